@@ -1,0 +1,1 @@
+"""Clearing tables (none yet)."""

@@ -1,0 +1,1 @@
+"""Escrow tables (none yet)."""

@@ -1,0 +1,23 @@
+"""FX sub-domain (placeholder: built by its own issue).
+
+Built only on the journal and accounts: it builds entries and hands them to the posting engine.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jiaolong_ledger.ledger import Ledger
+
+
+class FX:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+
+def service_for(ledger: Ledger) -> FX:
+    return FX(ledger)
+
+
+__all__ = ["FX", "service_for"]

@@ -1,0 +1,1 @@
+"""FX tables (none yet)."""

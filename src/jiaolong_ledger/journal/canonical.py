@@ -1,0 +1,73 @@
+"""Canonical JSON and the hash chain (SPEC §1, §5).
+
+``hash = sha256(bytes.fromhex(prev_hash) + canonical_bytes).hexdigest()`` where the canonical
+bytes are the entry object without ``hash``, keys sorted at every level, compact separators,
+UTF-8 (no ``\\u`` escapes). An auditor recomputes this with ``json`` and ``hashlib`` alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from jiaolong_ledger.journal.entry import PostedEntry
+
+GENESIS_HASH: Final = "0" * 64
+TIMESTAMP_FORMAT: Final = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def format_timestamp(value: datetime) -> str:
+    assert value.tzinfo is not None, "naive datetime in the journal"
+    return value.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+
+
+def canonical_bytes(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def chain_hash(prev_hash: str, body: bytes) -> str:
+    return hashlib.sha256(bytes.fromhex(prev_hash) + body).hexdigest()
+
+
+def entry_object(entry: PostedEntry) -> dict[str, Any]:
+    """The §5 JSON object of a posted entry, ``hash`` included."""
+    from jiaolong_ledger.journal.entry import thaw
+
+    obj: dict[str, Any] = {
+        "seq": entry.seq,
+        "key": entry.key,
+        "kind": entry.kind,
+        "status": entry.status,
+        "effective_at": format_timestamp(entry.effective_at),
+        "recorded_at": format_timestamp(entry.recorded_at),
+        "description": entry.description,
+        "metadata": thaw(entry.metadata),
+        "postings": [posting.to_json() for posting in entry.postings],
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
+    if entry.pending_key is not None:
+        obj["pending_key"] = entry.pending_key
+    if entry.expires_at is not None:
+        obj["expires_at"] = format_timestamp(entry.expires_at)
+    if entry.account is not None:
+        obj["account"] = thaw(entry.account)
+    return obj
+
+
+def hash_object(obj: dict[str, Any]) -> str:
+    """Hash of a §5 object (its ``hash`` member, if any, is left out)."""
+    body = {name: value for name, value in obj.items() if name != "hash"}
+    return chain_hash(obj["prev_hash"], canonical_bytes(body))
+
+
+def line_of(obj: dict[str, Any]) -> str:
+    """The exported JSON Lines text of one object (canonical form, ``hash`` included)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
