@@ -1,0 +1,1 @@
+"""The ``jiaolong`` command line: parse, call the library, print. No business rules here."""

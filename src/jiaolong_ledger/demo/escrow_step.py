@@ -1,0 +1,9 @@
+"""escrow step of the demo (no-op until the escrow work lands)."""
+
+from __future__ import annotations
+
+from jiaolong_ledger.demo.run import DemoContext
+
+
+def run(context: DemoContext) -> None:
+    return None
