@@ -123,12 +123,16 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("is_pending", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["entry_seq"], ["journal_entries.seq"],
-            name=op.f("fk_postings_entry_seq_journal_entries"), ondelete="RESTRICT",
+            ["entry_seq"],
+            ["journal_entries.seq"],
+            name=op.f("fk_postings_entry_seq_journal_entries"),
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
-            ["account_id"], ["accounts.id"],
-            name=op.f("fk_postings_account_id_accounts"), ondelete="RESTRICT",
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_postings_account_id_accounts"),
+            ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("entry_seq", "position", name=op.f("pk_postings")),
     )
@@ -141,8 +145,10 @@ def upgrade() -> None:
         sa.Column("state", sa.String(10), nullable=False),
         sa.Column("resolved_seq", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["entry_seq"], ["journal_entries.seq"],
-            name=op.f("fk_pending_entries_entry_seq_journal_entries"), ondelete="RESTRICT",
+            ["entry_seq"],
+            ["journal_entries.seq"],
+            name=op.f("fk_pending_entries_entry_seq_journal_entries"),
+            ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("entry_seq", name=op.f("pk_pending_entries")),
         sa.UniqueConstraint("key", name=op.f("uq_pending_entries_key")),

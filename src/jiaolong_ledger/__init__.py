@@ -2,7 +2,7 @@
 
 from jiaolong_ledger.accounts.model import Account, Balance
 from jiaolong_ledger.errors import LedgerError
-from jiaolong_ledger.journal.entry import Entry, Posting, PostedEntry, credit, debit
+from jiaolong_ledger.journal.entry import Entry, PostedEntry, Posting, credit, debit
 from jiaolong_ledger.ledger import Ledger
 
 __version__ = "0.1.0"

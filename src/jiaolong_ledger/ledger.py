@@ -16,16 +16,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jiaolong_ledger.logs import get_logger
 from moneyed import Money
 from sqlalchemy import Engine, and_, case, func, not_, or_, select
 from sqlalchemy.exc import OperationalError
 
 from jiaolong_ledger.accounts.model import Account, AccountStatus, Balance
-from jiaolong_ledger.errors import AccountNotFoundError, InvalidEntryError, LedgerError, StorageUnavailableError
+from jiaolong_ledger.errors import (
+    AccountNotFoundError,
+    InvalidEntryError,
+    LedgerError,
+    StorageUnavailableError,
+)
 from jiaolong_ledger.journal.engine import Clock, Transaction, posted_entry_from_object, utc_now
 from jiaolong_ledger.journal.entry import Entry, PostedEntry
 from jiaolong_ledger.journal.validation import check_timestamp, raise_problems
+from jiaolong_ledger.logs import get_logger
 from jiaolong_ledger.money import format_minor
 from jiaolong_ledger.storage.engine import WRITE_OPTION, create_database_engine
 from jiaolong_ledger.storage.tables import accounts, journal_entries, postings
@@ -142,7 +147,9 @@ class Ledger:
         self._subdomains: dict[str, Any] = {}
 
     @classmethod
-    def connect(cls, url: str, *, migrate: bool = True, clock: Clock = utc_now, **engine_options: Any) -> Ledger:
+    def connect(
+        cls, url: str, *, migrate: bool = True, clock: Clock = utc_now, **engine_options: Any
+    ) -> Ledger:
         """Open the ledger at ``url`` and (by default) upgrade its schema to head."""
         try:
             engine = create_database_engine(url, **engine_options)
@@ -176,7 +183,9 @@ class Ledger:
                 with connection.begin():
                     yield Transaction(connection, self.clock)
         except LedgerError as error:
-            log.warning("rejected", code=error.code, message=error.message, **_loggable(error.details))
+            log.warning(
+                "rejected", code=error.code, message=error.message, **_loggable(error.details)
+            )
             raise
         except OperationalError as error:
             raise StorageUnavailableError(f"database unavailable: {error.orig}") from error
@@ -280,7 +289,9 @@ class Ledger:
         if end_seq is not None:
             query = query.where(journal_entries.c.seq <= end_seq)
         with self.engine.connect() as connection:
-            result = connection.execution_options(stream_results=True, yield_per=5_000).execute(query)
+            result = connection.execution_options(stream_results=True, yield_per=5_000).execute(
+                query
+            )
             for row in result:
                 yield row.line
 
@@ -321,11 +332,15 @@ class Ledger:
             totals[row.currency] = (total[0] + debits, total[1] + credits)
         return TrialBalance(tuple(rows), totals)
 
-    def statement(self, code: str, start: datetime | None = None, end: datetime | None = None) -> Statement:
+    def statement(
+        self, code: str, start: datetime | None = None, end: datetime | None = None
+    ) -> Statement:
         """Posted movements of ``code`` with effective time in [start, end), running balance."""
         raise_problems(check_timestamp(start, "start") + check_timestamp(end, "end"))
         if start is not None and end is not None and end < start:
-            raise InvalidEntryError("statement end is before its start", start=str(start), end=str(end))
+            raise InvalidEntryError(
+                "statement end is before its start", start=str(start), end=str(end)
+            )
         account = self.account(code)
         opening = self.balance(code, as_of=start).posted_minor if start is not None else 0
         if start is not None:
@@ -384,7 +399,10 @@ class Ledger:
                     accounts.c.kind,
                     func.coalesce(
                         func.sum(
-                            case((postings.c.is_debit, postings.c.amount_minor), else_=-postings.c.amount_minor)
+                            case(
+                                (postings.c.is_debit, postings.c.amount_minor),
+                                else_=-postings.c.amount_minor,
+                            )
                         ),
                         0,
                     ).label("net"),
@@ -419,7 +437,7 @@ class Ledger:
 
     @classmethod
     def replay(cls, path: str | Path, into: str) -> Ledger:
-        """Rebuild a ledger at ``into`` from an exported JSON Lines journal, verifying as it goes."""
+        """Rebuild a ledger at ``into`` from an exported JSON Lines journal, verifying it."""
         from jiaolong_ledger.audit.replay import replay
 
         return replay(path, into)
@@ -514,4 +532,3 @@ def _redact(url: str) -> str:
 
 def _loggable(details: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in details.items() if key not in ("problems", "event")}
-

@@ -39,7 +39,9 @@ def exponent(currency_code: str) -> int:
     """ISO 4217 minor-unit exponent of ``currency_code`` (EUR 2, JPY 0, KWD 3)."""
     code = str(currency_code).upper() if isinstance(currency_code, str) else ""
     if len(code) != 3 or code != str(currency_code):
-        raise UnknownCurrencyError(f"unknown currency {currency_code!r}", currency=str(currency_code))
+        raise UnknownCurrencyError(
+            f"unknown currency {currency_code!r}", currency=str(currency_code)
+        )
     try:
         entry = iso4217.Currency(code)
     except ValueError:
@@ -59,7 +61,7 @@ def check_currency(currency_code: str) -> str:
 
 def to_decimal(amount: object) -> Decimal:
     """``Decimal`` from ``str``/``int``/``Decimal``; ``float`` is a ``TypeError``."""
-    if isinstance(amount, bool) or isinstance(amount, float):
+    if isinstance(amount, bool | float):
         raise TypeError(f"money amounts must not be float or bool, got {amount!r}")
     if isinstance(amount, Decimal):
         value = amount
@@ -67,7 +69,9 @@ def to_decimal(amount: object) -> Decimal:
         try:
             value = Decimal(amount)
         except InvalidOperation:
-            raise AmountPrecisionError(f"not a decimal amount: {amount!r}", amount=str(amount)) from None
+            raise AmountPrecisionError(
+                f"not a decimal amount: {amount!r}", amount=str(amount)
+            ) from None
     else:
         raise TypeError(f"money amounts must be str, int or Decimal, got {type(amount).__name__}")
     if not value.is_finite():
@@ -110,7 +114,9 @@ def positive_minor(money: Money) -> tuple[int, str]:
     minor, code = money_to_minor(money)
     if minor <= 0:
         raise AmountNotPositiveError(
-            f"amount must be positive, got {money.amount} {code}", amount=str(money.amount), currency=code
+            f"amount must be positive, got {money.amount} {code}",
+            amount=str(money.amount),
+            currency=code,
         )
     return minor, code
 

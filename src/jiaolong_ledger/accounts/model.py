@@ -30,7 +30,9 @@ class AccountStatus(StrEnum):
 
 def check_account_code(code: object) -> str:
     if not isinstance(code, str) or not code:
-        raise InvalidAccountCodeError(f"account code must be a non-empty string, got {code!r}", code=code)
+        raise InvalidAccountCodeError(
+            f"account code must be a non-empty string, got {code!r}", code=code
+        )
     if len(code) > ACCOUNT_CODE_LENGTH_MAX:
         raise InvalidAccountCodeError(
             f"account code longer than {ACCOUNT_CODE_LENGTH_MAX} characters",

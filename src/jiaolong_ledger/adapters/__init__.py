@@ -11,7 +11,9 @@ if TYPE_CHECKING:
 
 
 def ingest(ledger: Ledger, event: Any) -> Any:
-    raise InvalidEventError(f"no adapter handles {type(event).__name__}", event=type(event).__name__)
+    raise InvalidEventError(
+        f"no adapter handles {type(event).__name__}", event=type(event).__name__
+    )
 
 
 __all__ = ["ingest"]

@@ -23,7 +23,9 @@ def export_journal(ledger: Ledger, path: str | Path, format: str = "jsonl", **op
         return write_jsonl(ledger, handle, **options)
 
 
-def write_jsonl(ledger: Ledger, handle: TextIO, start_seq: int = 1, end_seq: int | None = None) -> int:
+def write_jsonl(
+    ledger: Ledger, handle: TextIO, start_seq: int = 1, end_seq: int | None = None
+) -> int:
     count = 0
     for line in ledger.journal_lines(start_seq, end_seq):
         handle.write(line)

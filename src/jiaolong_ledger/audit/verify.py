@@ -75,10 +75,16 @@ def verify_lines(lines: Iterable[str], report: VerifyReport | None = None) -> Ve
             report.add("JOURNAL_TAMPERED", None, f"line {number}: not a journal entry ({error})")
             continue
         if seq != expected_seq:
-            report.add("JOURNAL_TAMPERED", seq, f"seq {seq} where {expected_seq} was expected (gap or swap)")
+            report.add(
+                "JOURNAL_TAMPERED",
+                seq,
+                f"seq {seq} where {expected_seq} was expected (gap or swap)",
+            )
         expected_seq = seq + 1
         if obj.get("prev_hash") != prev_hash:
-            report.add("JOURNAL_TAMPERED", seq, "prev_hash does not match the previous entry's hash")
+            report.add(
+                "JOURNAL_TAMPERED", seq, "prev_hash does not match the previous entry's hash"
+            )
         try:
             recomputed = hash_object({**obj, "prev_hash": obj.get("prev_hash", "")})
         except (ValueError, TypeError):
@@ -129,7 +135,11 @@ def verify_database(ledger: Ledger) -> VerifyReport:
 
 
 def _check_balances(ledger: Ledger, report: VerifyReport) -> None:
-    amount, is_debit, is_pending = postings.c.amount_minor, postings.c.is_debit, postings.c.is_pending
+    amount, is_debit, is_pending = (
+        postings.c.amount_minor,
+        postings.c.is_debit,
+        postings.c.is_pending,
+    )
     sums = (
         select(
             postings.c.account_id,

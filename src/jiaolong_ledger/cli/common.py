@@ -101,14 +101,18 @@ def parse_timestamp(text: str | None, field_name: str = "timestamp") -> datetime
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInputError(f"{field_name}: not an ISO 8601 timestamp: {text!r}", field=field_name) from None
+        raise InvalidInputError(
+            f"{field_name}: not an ISO 8601 timestamp: {text!r}", field=field_name
+        ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class TimestampType(click.ParamType):
+class TimestampType(click.ParamType):  # type: ignore[type-arg]
     name = "TIMESTAMP"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
         if isinstance(value, datetime):
             return value
         try:
@@ -149,7 +153,9 @@ def progress(iterable: Any, total: int | None, label: str) -> Any:
         return iterable
     from rich.progress import track
 
-    return track(iterable, total=total, description=label, console=_stderr_console(), transient=True)
+    return track(
+        iterable, total=total, description=label, console=_stderr_console(), transient=True
+    )
 
 
 def _stderr_console() -> Any:

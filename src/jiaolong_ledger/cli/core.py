@@ -54,8 +54,13 @@ def accounts() -> None:
 @json_option
 def accounts_open(code: str, currency: str, kind: str, constraint: str | None) -> None:
     """Open account CODE (lowercase segments joined by ':')."""
-    account = state().ledger().open_account(code, currency=currency, kind=kind, constraint=constraint)
-    emit(account.to_dict(), lambda: click.echo(f"opened {account.code} ({account.kind}, {account.currency})"))
+    account = (
+        state().ledger().open_account(code, currency=currency, kind=kind, constraint=constraint)
+    )
+    emit(
+        account.to_dict(),
+        lambda: click.echo(f"opened {account.code} ({account.kind}, {account.currency})"),
+    )
 
 
 @accounts.command("list")
@@ -74,7 +79,15 @@ def accounts_list(prefix: str | None) -> None:
         table(
             ["account", "kind", "ccy", "status", "constraint", "posted", "available"],
             [
-                [r["code"], r["kind"], r["currency"], r["status"], r["constraint"] or "", r["posted"], r["available"]]
+                [
+                    r["code"],
+                    r["kind"],
+                    r["currency"],
+                    r["status"],
+                    r["constraint"] or "",
+                    r["posted"],
+                    r["available"],
+                ]
                 for r in rows
             ],
             right={5, 6},
@@ -118,7 +131,10 @@ def post(file: str) -> None:
     entries = [entry_from_line(obj, number) for number, obj in read_jsonl(file)]
     posted = state().ledger().post_many(entries)
     emit(
-        {"posted": len(posted), "entries": [{"seq": e.seq, "key": e.key, "hash": e.hash} for e in posted]},
+        {
+            "posted": len(posted),
+            "entries": [{"seq": e.seq, "key": e.key, "hash": e.hash} for e in posted],
+        },
         lambda: click.echo(
             f"posted {len(posted)} entries"
             + (f" (seq {posted[0].seq}..{posted[-1].seq})" if posted else "")
@@ -128,14 +144,23 @@ def post(file: str) -> None:
 
 @click.command("balance")
 @click.argument("code")
-@click.option("--as-of", type=TIMESTAMP, default=None, help="Balance as of this instant (ISO 8601).")
+@click.option(
+    "--as-of", type=TIMESTAMP, default=None, help="Balance as of this instant (ISO 8601)."
+)
 @json_option
 def balance(code: str, as_of: datetime | None) -> None:
     """Balance of account CODE."""
     data = state().ledger().balance(code, as_of=as_of).to_dict()
 
     def human() -> None:
-        for name in ("debits_posted", "credits_posted", "debits_pending", "credits_pending", "posted", "available"):
+        for name in (
+            "debits_posted",
+            "credits_posted",
+            "debits_pending",
+            "credits_pending",
+            "posted",
+            "available",
+        ):
             click.echo(f"{name:16} {data[name]:>20} {data['currency']}")
 
     emit(data, human)
@@ -151,7 +176,10 @@ def trial_balance(as_of: datetime | None) -> None:
     def human() -> None:
         table(
             ["account", "kind", "ccy", "debits", "credits", "balance"],
-            [[r["account"], r["kind"], r["currency"], r["debits"], r["credits"], r["balance"]] for r in data["rows"]],
+            [
+                [r["account"], r["kind"], r["currency"], r["debits"], r["credits"], r["balance"]]
+                for r in data["rows"]
+            ],
             right={3, 4, 5},
         )
         click.echo("")
@@ -175,8 +203,11 @@ def statement(code: str, start: datetime | None, end: datetime | None) -> None:
         table(
             ["seq", "effective_at", "key", "kind", "side", "amount", "balance"],
             [
-                [str(l["seq"]), l["effective_at"], l["key"], l["kind"], l["side"], l["amount"], l["balance"]]
-                for l in data["lines"]
+                [
+                    str(line[k])
+                    for k in ("seq", "effective_at", "key", "kind", "side", "amount", "balance")
+                ]
+                for line in data["lines"]
             ],
             right={0, 5, 6},
         )

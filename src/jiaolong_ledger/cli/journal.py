@@ -14,7 +14,9 @@ def journal() -> None:
 
 @journal.command("export")
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
-@click.option("-o", "--output", default="-", show_default=True, help="Output file ('-' for stdout).")
+@click.option(
+    "-o", "--output", default="-", show_default=True, help="Output file ('-' for stdout)."
+)
 def journal_export(fmt: str, output: str) -> None:
     """Stream the journal in FORMAT."""
     count = state().ledger().export_journal(output, format=fmt)

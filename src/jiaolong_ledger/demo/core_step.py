@@ -7,7 +7,13 @@ from moneyed import Money
 from jiaolong_ledger.demo.run import DemoContext
 from jiaolong_ledger.journal.entry import Entry, credit, debit
 
-OPENING_FUNDS = {"CNY": "2000000.00", "EUR": "250000.00", "KZT": "120000000.00", "LAK": "5000000000.00", "RUB": "20000000.00"}
+OPENING_FUNDS = {
+    "CNY": "2000000.00",
+    "EUR": "250000.00",
+    "KZT": "120000000.00",
+    "LAK": "5000000000.00",
+    "RUB": "20000000.00",
+}
 
 
 def funding_account(currency: str) -> str:
@@ -30,8 +36,14 @@ def run(context: DemoContext) -> None:
             description=f"opening deposit of {participant.name} ({participant.city})",
             metadata={"city": participant.city, "country": participant.country},
             postings=[
-                debit(participant.cash(), Money(OPENING_FUNDS[participant.currency], participant.currency)),
-                credit(funding_account(participant.currency), Money(OPENING_FUNDS[participant.currency], participant.currency)),
+                debit(
+                    participant.cash(),
+                    Money(OPENING_FUNDS[participant.currency], participant.currency),
+                ),
+                credit(
+                    funding_account(participant.currency),
+                    Money(OPENING_FUNDS[participant.currency], participant.currency),
+                ),
             ],
         )
         for participant in context.participants

@@ -70,7 +70,9 @@ def run_demo(
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     started = time.perf_counter()
     ledger = Ledger.connect(f"sqlite:///{database}")
-    context = DemoContext(ledger, participants_for(max(3, participants)), max(1, orders), out_dir, say)
+    context = DemoContext(
+        ledger, participants_for(max(3, participants)), max(1, orders), out_dir, say
+    )
     say(f"jiaolong demo: a trading day on {database}")
     for step in (core_step, fx_step, escrow_step, clearing_step, audit_step):
         step.run(context)

@@ -5,6 +5,6 @@ The engine (:mod:`.engine`) is the single writer: every sub-domain builds :class
 postings or balances.
 """
 
-from jiaolong_ledger.journal.entry import Entry, Posting, PostedEntry, PostedPosting, credit, debit
+from jiaolong_ledger.journal.entry import Entry, PostedEntry, PostedPosting, Posting, credit, debit
 
 __all__ = ["Entry", "PostedEntry", "PostedPosting", "Posting", "credit", "debit"]

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from jiaolong_ledger.logs import get_logger
 from moneyed import Money
 from sqlalchemy import Connection, bindparam, select, text, update
 
@@ -69,6 +68,7 @@ from jiaolong_ledger.journal.validation import (
     raise_problems,
     validate_shape,
 )
+from jiaolong_ledger.logs import get_logger
 from jiaolong_ledger.money import AMOUNT_MINOR_MAX, check_currency, format_minor, money_to_minor
 from jiaolong_ledger.storage.tables import (
     accounts,
@@ -163,7 +163,9 @@ def posted_entry_from_object(obj: dict[str, Any]) -> PostedEntry:
         description=obj["description"],
         metadata=obj["metadata"],
         postings=tuple(
-            PostedPosting(p["account"], p["side"], parse_minor(p["amount"], p["currency"]), p["currency"])
+            PostedPosting(
+                p["account"], p["side"], parse_minor(p["amount"], p["currency"]), p["currency"]
+            )
             for p in obj["postings"]
         ),
         prev_hash=obj["prev_hash"],
@@ -200,7 +202,7 @@ class Transaction:
         return int(row.last_seq), str(row.last_hash)
 
     def lock_accounts(self, codes: Iterable[str]) -> dict[str, AccountState]:
-        """Load (and on PostgreSQL lock, id ascending) every account named; missing ones are absent."""
+        """Load (on PostgreSQL: lock, id ascending) the accounts named; missing ones are absent."""
         wanted = sorted({code for code in codes if code not in self._accounts})
         for chunk in _chunks(wanted):
             query = select(accounts).where(accounts.c.code.in_(chunk)).order_by(accounts.c.id)
@@ -438,8 +440,12 @@ class Transaction:
             # A rejected batch leaves the transaction's view of balances as it found it.
             for code, values in saved.items():
                 state = self._accounts[code]
-                (state.debits_posted, state.credits_posted, state.debits_pending,
-                 state.credits_pending) = values
+                (
+                    state.debits_posted,
+                    state.credits_posted,
+                    state.debits_pending,
+                    state.credits_pending,
+                ) = values
             raise
         assert (self._last_seq, self._last_hash) == head
         for draft in drafts:
@@ -505,7 +511,10 @@ class Transaction:
             metadata=draft.metadata,
             postings=tuple(
                 PostedPosting(
-                    leg.account, "debit" if leg.is_debit else "credit", leg.amount_minor, leg.currency
+                    leg.account,
+                    "debit" if leg.is_debit else "credit",
+                    leg.amount_minor,
+                    leg.currency,
                 )
                 for leg in draft.legs
             ),
@@ -601,10 +610,20 @@ class Transaction:
 
     def _insert_postings_postgres(self, rows: list[dict[str, Any]]) -> None:
         # One statement for all postings: the statement-level balance trigger sees whole entries.
-        columns = ("entry_seq", "position", "account_id", "is_debit", "amount_minor", "currency", "is_pending")
+        columns = (
+            "entry_seq",
+            "position",
+            "account_id",
+            "is_debit",
+            "amount_minor",
+            "currency",
+            "is_pending",
+        )
         types = ("bigint", "int", "int", "boolean", "bigint", "varchar", "boolean")
         arrays = {name: [row[name] for row in rows] for name in columns}
-        unnest = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in zip(columns, types, strict=True))
+        unnest = ", ".join(
+            f"CAST(:{name} AS {kind}[])" for name, kind in zip(columns, types, strict=True)
+        )
         self.connection.execute(
             text(f"INSERT INTO postings ({', '.join(columns)}) SELECT * FROM unnest({unnest})"),
             arrays,
@@ -673,7 +692,9 @@ class Transaction:
         if row is None:
             raise PendingNotFoundError(f"no pending entry {pending_key!r}", pending_key=pending_key)
         if row.state == "posted":
-            raise PendingAlreadyPostedError(f"{pending_key!r} was already posted", pending_key=pending_key)
+            raise PendingAlreadyPostedError(
+                f"{pending_key!r} was already posted", pending_key=pending_key
+            )
         if row.state == "voided":
             raise PendingAlreadyVoidedError(f"{pending_key!r} was voided", pending_key=pending_key)
         if row.state == "expired" or (row.expires_at is not None and row.expires_at <= now):
@@ -689,7 +710,13 @@ class Transaction:
         return entry, legs
 
     def _resolve(
-        self, kind: str, pending_key: str, new_key: str, digest: str, legs: list[Leg], releases: list[Leg]
+        self,
+        kind: str,
+        pending_key: str,
+        new_key: str,
+        digest: str,
+        legs: list[Leg],
+        releases: list[Leg],
     ) -> PostedEntry:
         self.lock_accounts(leg.account for leg in releases)
         raise_problems(check_accounts(legs, self._snapshots()), key=new_key)
@@ -706,7 +733,9 @@ class Transaction:
             releases=releases,
         )
         entry = self.append([draft])[0]
-        state = {"post_pending": "posted", "void_pending": "voided", "expire_pending": "expired"}[kind]
+        state = {"post_pending": "posted", "void_pending": "voided", "expire_pending": "expired"}[
+            kind
+        ]
         self.connection.execute(
             update(pending_entries)
             .where(pending_entries.c.key == pending_key)
@@ -714,7 +743,9 @@ class Transaction:
         )
         return entry
 
-    def post_pending(self, pending_key: str, new_key: str, amount: Money | None = None) -> PostedEntry:
+    def post_pending(
+        self, pending_key: str, new_key: str, amount: Money | None = None
+    ) -> PostedEntry:
         amount_minor = money_to_minor(amount) if amount is not None else None
         digest = request_digest(
             {"kind": "post_pending", "pending_key": pending_key, "amount": list(amount_minor or [])}
@@ -722,14 +753,16 @@ class Transaction:
         replayed = self._replay_or_none(new_key, digest)
         if replayed is not None:
             return replayed
-        entry, releases = self._pending(pending_key, self.clock())
+        _, releases = self._pending(pending_key, self.clock())
         legs = releases
         if amount_minor is not None:
             legs = self._partial_legs(pending_key, releases, *amount_minor)
         return self._resolve("post_pending", pending_key, new_key, digest, legs, releases)
 
     @staticmethod
-    def _partial_legs(pending_key: str, releases: list[Leg], minor: int, currency: str) -> list[Leg]:
+    def _partial_legs(
+        pending_key: str, releases: list[Leg], minor: int, currency: str
+    ) -> list[Leg]:
         if minor <= 0:
             raise AmountNotPositiveError("amount to post must be positive", pending_key=pending_key)
         amounts = {leg.amount_minor for leg in releases}
@@ -828,4 +861,11 @@ class Transaction:
         return self._last_seq, self._last_hash
 
 
-__all__ = ["GENESIS_HASH", "AccountState", "Draft", "Transaction", "posted_entry_from_object", "utc_now"]
+__all__ = [
+    "GENESIS_HASH",
+    "AccountState",
+    "Draft",
+    "Transaction",
+    "posted_entry_from_object",
+    "utc_now",
+]

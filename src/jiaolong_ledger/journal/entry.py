@@ -31,7 +31,12 @@ ENTRY_KINDS: Final = (
     "repayment",
     "revaluation",
 )
-ACCOUNT_RECORD_KINDS: Final = ("open_account", "freeze_account", "unfreeze_account", "close_account")
+ACCOUNT_RECORD_KINDS: Final = (
+    "open_account",
+    "freeze_account",
+    "unfreeze_account",
+    "close_account",
+)
 TWO_PHASE_KINDS: Final = ("post_pending", "void_pending", "expire_pending")
 ENGINE_ONLY_KINDS: Final = (*TWO_PHASE_KINDS, "reversal", "pending")
 """Kinds that only the engine's own operations write (not accepted on a client ``Entry``)."""

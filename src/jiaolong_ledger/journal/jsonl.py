@@ -25,7 +25,9 @@ def _timestamp(value: Any, field: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidEntryError(f"{field}: not an ISO 8601 timestamp: {value!r}", field=field) from None
+        raise InvalidEntryError(
+            f"{field}: not an ISO 8601 timestamp: {value!r}", field=field
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -46,7 +48,9 @@ def _posting(raw: Any, index: int) -> Posting:
     currency = check_currency(str(raw["currency"]))
     side = raw["side"]
     if side not in ("debit", "credit"):
-        raise InvalidEntryError(f"postings[{index}].side must be debit or credit", field=f"postings[{index}].side")
+        raise InvalidEntryError(
+            f"postings[{index}].side must be debit or credit", field=f"postings[{index}].side"
+        )
     return Posting(str(raw["account"]), side, Money(to_decimal(amount), Currency(currency)))
 
 
@@ -54,7 +58,9 @@ def entry_from_object(obj: dict[str, Any]) -> Entry:
     """Build an :class:`Entry` from one JSON object; unknown members are an error."""
     unknown = obj.keys() - ENTRY_FIELDS - IGNORED_FIELDS
     if unknown:
-        raise InvalidEntryError(f"unknown members: {', '.join(sorted(unknown))}", fields=sorted(unknown))
+        raise InvalidEntryError(
+            f"unknown members: {', '.join(sorted(unknown))}", fields=sorted(unknown)
+        )
     if "key" not in obj or "postings" not in obj:
         raise InvalidEntryError("an entry needs 'key' and 'postings'")
     if not isinstance(obj["postings"], list):

@@ -84,8 +84,12 @@ def _check_key(entry: Entry) -> Problems:
 def _check_kind(entry: Entry) -> Problems:
     if entry.pending and entry.kind not in ("transfer", "pending"):
         return [InvalidEntryError("a pending entry has kind 'pending'", kind=entry.kind)]
-    if entry.kind not in ENTRY_KINDS or entry.kind in ENGINE_ONLY_KINDS and entry.kind != "pending":
-        return [InvalidEntryError(f"kind {entry.kind!r} cannot be posted directly", kind=entry.kind)]
+    if entry.kind not in ENTRY_KINDS or (
+        entry.kind in ENGINE_ONLY_KINDS and entry.kind != "pending"
+    ):
+        return [
+            InvalidEntryError(f"kind {entry.kind!r} cannot be posted directly", kind=entry.kind)
+        ]
     return []
 
 
@@ -154,7 +158,9 @@ def _check_timestamps(entry: Entry) -> Problems:
 def _check_posting_count(entry: Entry) -> Problems:
     count = len(entry.postings)
     if count < 2:
-        return [TooFewPostingsError(f"an entry needs at least 2 postings, got {count}", count=count)]
+        return [
+            TooFewPostingsError(f"an entry needs at least 2 postings, got {count}", count=count)
+        ]
     if count > POSTINGS_PER_ENTRY_MAX:
         return [
             LimitExceededError(
@@ -210,15 +216,21 @@ def check_accounts(
     for leg in legs:
         account = accounts.get(leg.account)
         if account is None:
-            problems.append(AccountNotFoundError(f"no account {leg.account!r}", account=leg.account))
+            problems.append(
+                AccountNotFoundError(f"no account {leg.account!r}", account=leg.account)
+            )
         elif account.status == "closed":
-            problems.append(AccountClosedError(f"account {leg.account!r} is closed", account=leg.account))
+            problems.append(
+                AccountClosedError(f"account {leg.account!r} is closed", account=leg.account)
+            )
         elif account.status == "frozen" and not allow_frozen:
-            problems.append(AccountFrozenError(f"account {leg.account!r} is frozen", account=leg.account))
+            problems.append(
+                AccountFrozenError(f"account {leg.account!r} is frozen", account=leg.account)
+            )
         elif account.currency != leg.currency:
             problems.append(
                 CurrencyMismatchError(
-                    f"account {leg.account!r} holds {account.currency}, posting is in {leg.currency}",
+                    f"account {leg.account!r} holds {account.currency}, posting in {leg.currency}",
                     account=leg.account,
                     account_currency=account.currency,
                     posting_currency=leg.currency,
@@ -260,4 +272,3 @@ def validate_shape(entry: Entry) -> list[Leg]:
         problems += check_balanced(legs)
     raise_problems(problems, key=entry.key if isinstance(entry.key, str) else None)
     return legs
-

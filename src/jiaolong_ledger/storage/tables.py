@@ -8,8 +8,9 @@ columns beside it exist for queries; ``audit.verify`` checks that both agree.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jiaolong_ledger.storage.base import Base, UTCDateTime
@@ -90,8 +91,8 @@ class ChainHeadRow(Base):
     last_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
 
 
-accounts = AccountRow.__table__
-journal_entries = JournalEntryRow.__table__
-postings = PostingRow.__table__
-pending_entries = PendingEntryRow.__table__
-chain_head = ChainHeadRow.__table__
+accounts = cast(Table, AccountRow.__table__)
+journal_entries = cast(Table, JournalEntryRow.__table__)
+postings = cast(Table, PostingRow.__table__)
+pending_entries = cast(Table, PendingEntryRow.__table__)
+chain_head = cast(Table, ChainHeadRow.__table__)
