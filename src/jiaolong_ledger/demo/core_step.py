@@ -16,8 +16,9 @@ OPENING_FUNDS = {
 }
 
 
-def funding_account(currency: str) -> str:
-    return f"platform:funding:{currency}"
+def bank_account(currency: str) -> str:
+    """The exchange's own money at its settlement bank (an asset of the platform)."""
+    return f"platform:bank:{currency}"
 
 
 def run(context: DemoContext) -> None:
@@ -25,10 +26,13 @@ def run(context: DemoContext) -> None:
     currencies = sorted({p.currency for p in context.participants})
     with ledger.transaction() as tx:
         for currency in currencies:
-            tx.ensure_account(funding_account(currency), currency, "equity")
+            tx.ensure_account(bank_account(currency), currency, "asset")
         for participant in context.participants:
             tx.ensure_account(
-                participant.cash(), participant.currency, "asset", "credits_must_not_exceed_debits"
+                participant.cash(),
+                participant.currency,
+                "liability",
+                "debits_must_not_exceed_credits",
             )
     entries = [
         Entry(
@@ -37,11 +41,11 @@ def run(context: DemoContext) -> None:
             metadata={"city": participant.city, "country": participant.country},
             postings=[
                 debit(
-                    participant.cash(),
+                    bank_account(participant.currency),
                     Money(OPENING_FUNDS[participant.currency], participant.currency),
                 ),
                 credit(
-                    funding_account(participant.currency),
+                    participant.cash(),
                     Money(OPENING_FUNDS[participant.currency], participant.currency),
                 ),
             ],
