@@ -195,4 +195,22 @@ class InvalidInputError(InputError):
     code = "INVALID_INPUT"
 
 
+class OrderNotFoundError(LedgerError):
+    """No escrow order with that id (escrow sub-domain)."""
+
+    code = "ORDER_NOT_FOUND"
+
+
+class EscrowClosedError(LedgerError):
+    """The escrow order is closed (completed, cancelled, expired or resolved)."""
+
+    code = "ESCROW_CLOSED"
+
+
+class EventNotSupportedError(LedgerError):
+    """A well-formed adapter event whose sub-domain is not available in this build."""
+
+    code = "EVENT_NOT_SUPPORTED"
+
+
 __all__ = [name for name in dir() if name.endswith("Error")]
