@@ -9,7 +9,15 @@ rounded here except through :func:`round_to_minor`, which names its rounding mod
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
+from decimal import (
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 from functools import lru_cache
 from typing import Final
 
@@ -28,8 +36,9 @@ AMOUNT_MINOR_MAX: Final = 2**63 - 1
 
 DEFAULT_ROUNDING: Final = ROUND_HALF_EVEN
 
-# Enough digits for any 64-bit minor amount times any sane rate, with room to spare.
-_EXACT = Context(prec=60)
+# Enough digits for any 64-bit minor amount times any sane rate, with room to spare; an
+# operation that would need more digits raises (Inexact) instead of rounding silently.
+_EXACT = Context(prec=60, traps=[Inexact, InvalidOperation, Overflow])
 
 AmountLike = str | int | Decimal
 
@@ -82,16 +91,19 @@ def to_decimal(amount: object) -> Decimal:
 def decimal_to_minor(amount: Decimal, currency_code: str) -> int:
     """Exact conversion to minor units; raises ``AMOUNT_PRECISION`` rather than round."""
     exp = exponent(currency_code)
-    with localcontext(_EXACT):
-        scaled = amount.scaleb(exp)
-        if scaled != scaled.to_integral_value():
-            raise AmountPrecisionError(
-                f"{amount} has more decimals than {currency_code} allows ({exp})",
-                amount=str(amount),
-                currency=currency_code,
-                exponent=exp,
-            )
-        minor = int(scaled)
+    try:
+        scaled = amount.scaleb(exp, _EXACT)
+        exact = scaled == scaled.to_integral_value(context=_EXACT)
+    except (Inexact, Overflow):
+        exact = False
+    if not exact:
+        raise AmountPrecisionError(
+            f"{amount} has more decimals than {currency_code} allows ({exp})",
+            amount=str(amount),
+            currency=currency_code,
+            exponent=exp,
+        )
+    minor = int(scaled)
     if abs(minor) > AMOUNT_MINOR_MAX:
         raise AmountOverflowError(
             f"{amount} {currency_code} does not fit in 64-bit minor units",

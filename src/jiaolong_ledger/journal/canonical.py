@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ GENESIS_HASH: Final = "0" * 64
 TIMESTAMP_FORMAT: Final = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
+@lru_cache(maxsize=4096)
 def format_timestamp(value: datetime) -> str:
     assert value.tzinfo is not None, "naive datetime in the journal"
     return value.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
@@ -60,6 +62,23 @@ def entry_object(entry: PostedEntry) -> dict[str, Any]:
     if entry.account is not None:
         obj["account"] = thaw(entry.account)
     return obj
+
+
+def seal(body: dict[str, Any]) -> tuple[str, str]:
+    """``(hash, line)`` of a §5 object given without ``hash``: one serialisation for both.
+
+    The object is serialised in two sorted halves, the members that sort before ``"hash"`` and
+    those after, so the hashed canonical bytes and the exported line (the same bytes with the
+    ``hash`` member spliced in at its sorted place) come from the same two ``json.dumps`` calls.
+    """
+    head = {name: value for name, value in body.items() if name < "hash"}
+    tail = {name: value for name, value in body.items() if name > "hash"}
+    assert head and tail and "hash" not in body, "a journal object has description and key"
+    head_json = json.dumps(head, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    tail_json = json.dumps(tail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = f"{head_json[:-1]},{tail_json[1:]}"
+    digest = chain_hash(body["prev_hash"], canonical.encode())
+    return digest, f'{head_json[:-1]},"hash":"{digest}",{tail_json[1:]}'
 
 
 def hash_object(obj: dict[str, Any]) -> str:

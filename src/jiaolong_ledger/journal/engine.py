@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from moneyed import Money
-from sqlalchemy import Connection, bindparam, select, text, update
+from sqlalchemy import Connection, select, text, update
 
 from jiaolong_ledger.accounts.model import (
     AccountStatus,
@@ -54,9 +54,8 @@ from jiaolong_ledger.errors import (
 from jiaolong_ledger.journal.canonical import (
     GENESIS_HASH,
     canonical_bytes,
-    chain_hash,
     entry_object,
-    line_of,
+    seal,
 )
 from jiaolong_ledger.journal.entry import Entry, PostedEntry, PostedPosting, thaw
 from jiaolong_ledger.journal.validation import (
@@ -72,10 +71,8 @@ from jiaolong_ledger.logs import get_logger
 from jiaolong_ledger.money import AMOUNT_MINOR_MAX, check_currency, format_minor, money_to_minor
 from jiaolong_ledger.storage.tables import (
     accounts,
-    chain_head,
     journal_entries,
     pending_entries,
-    postings,
 )
 
 log = get_logger("jiaolong_ledger.journal")
@@ -90,20 +87,52 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+DEBITS_POSTED, CREDITS_POSTED, DEBITS_PENDING, CREDITS_PENDING = range(4)
+
+
 @dataclass(slots=True)
 class AccountState:
-    """An account locked by the current transaction, with balances as they stand in it."""
+    """An account locked by the current transaction, with balances as they stand in it.
+
+    ``columns`` holds (debits_posted, credits_posted, debits_pending, credits_pending) in minor
+    units; ``read`` is what the database held when the account was locked and ``applied`` the
+    sum of the legs moved since, so ``read + applied == columns`` is asserted before writing.
+    """
 
     snapshot: AccountSnapshot
-    debits_posted: int
-    credits_posted: int
-    debits_pending: int
-    credits_pending: int
-    read: tuple[int, int, int, int] = (0, 0, 0, 0)
+    columns: list[int]
+    read: tuple[int, ...]
+    applied: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
     dirty: bool = False
 
+    def move(self, column: int, amount_minor: int) -> None:
+        self.columns[column] += amount_minor
+        self.applied[column] += amount_minor
+        self.dirty = True
+
     def values(self) -> tuple[int, int, int, int]:
-        return (self.debits_posted, self.credits_posted, self.debits_pending, self.credits_pending)
+        dp, cp, dq, cq = self.columns
+        return dp, cp, dq, cq
+
+    def restore(self, columns: tuple[int, ...], applied: tuple[int, ...]) -> None:
+        self.columns[:] = columns
+        self.applied[:] = applied
+
+    @property
+    def debits_posted(self) -> int:
+        return self.columns[DEBITS_POSTED]
+
+    @property
+    def credits_posted(self) -> int:
+        return self.columns[CREDITS_POSTED]
+
+    @property
+    def debits_pending(self) -> int:
+        return self.columns[DEBITS_PENDING]
+
+    @property
+    def credits_pending(self) -> int:
+        return self.columns[CREDITS_PENDING]
 
     def balance(self) -> Balance:
         snap = self.snapshot
@@ -135,18 +164,19 @@ def request_digest(payload: dict[str, Any]) -> str:
 
 
 def _entry_digest(entry: Entry, legs: Sequence[Leg]) -> str:
+    """Fingerprint of a client entry: ``repr`` of plain tuples is deterministic and cheap."""
     from jiaolong_ledger.journal.canonical import format_timestamp
 
-    return request_digest(
-        {
-            "kind": "pending" if entry.pending else entry.kind,
-            "legs": [[leg.account, leg.is_debit, leg.amount_minor, leg.currency] for leg in legs],
-            "description": entry.description,
-            "metadata": thaw(entry.metadata),
-            "effective_at": format_timestamp(entry.effective_at) if entry.effective_at else None,
-            "expires_at": format_timestamp(entry.expires_at) if entry.expires_at else None,
-        }
+    metadata = canonical_bytes(thaw(entry.metadata)).decode() if entry.metadata else ""
+    fingerprint = (
+        "pending" if entry.pending else entry.kind,
+        tuple((leg.account, leg.is_debit, leg.amount_minor, leg.currency) for leg in legs),
+        entry.description,
+        metadata,
+        format_timestamp(entry.effective_at) if entry.effective_at else None,
+        format_timestamp(entry.expires_at) if entry.expires_at else None,
     )
+    return hashlib.sha256(repr(fingerprint).encode()).hexdigest()
 
 
 def posted_entry_from_object(obj: dict[str, Any]) -> PostedEntry:
@@ -181,6 +211,159 @@ def _chunks(items: Sequence[Any], size: int = QUERY_CHUNK_SIZE) -> Iterable[Sequ
         yield items[start : start + size]
 
 
+class _Batch:
+    """Rows of one append, inserted with one driver-level statement per table.
+
+    SQLite gets plain ``executemany`` of tuples (timestamps pre-rendered by the column type's
+    own bind processor, so SQLAlchemy reads them back as usual). PostgreSQL gets one
+    ``INSERT ... SELECT FROM unnest(...)`` per table: a single statement, which is also what
+    lets the statement-level balance trigger see every posting of every entry at once.
+    """
+
+    JOURNAL_COLUMNS: Final = (
+        "seq",
+        "key",
+        "kind",
+        "status",
+        "effective_at",
+        "recorded_at",
+        "link_key",
+        "request_digest",
+        "prev_hash",
+        "hash",
+        "line",
+    )
+    JOURNAL_TYPES: Final = (
+        "bigint",
+        "varchar",
+        "varchar",
+        "varchar",
+        "timestamptz",
+        "timestamptz",
+        "varchar",
+        "varchar",
+        "varchar",
+        "varchar",
+        "text",
+    )
+    POSTING_COLUMNS: Final = (
+        "entry_seq",
+        "position",
+        "account_id",
+        "is_debit",
+        "amount_minor",
+        "currency",
+        "is_pending",
+    )
+    POSTING_TYPES: Final = ("bigint", "int", "int", "boolean", "bigint", "varchar", "boolean")
+
+    def __init__(self, postgres: bool) -> None:
+        self.postgres = postgres
+        self.journal: list[tuple[Any, ...]] = []
+        self.postings: list[tuple[Any, ...]] = []
+        self.pending: list[dict[str, Any]] = []
+
+    def add(
+        self, entry: PostedEntry, draft: Draft, line: str, accounts_by_code: dict[str, AccountState]
+    ) -> None:
+        self.journal.append(
+            (
+                entry.seq,
+                entry.key,
+                entry.kind,
+                entry.status,
+                entry.effective_at,
+                entry.recorded_at,
+                draft.pending_key or draft.metadata.get("reverses"),
+                draft.request_digest,
+                entry.prev_hash,
+                entry.hash,
+                line,
+            )
+        )
+        is_pending = entry.status == "pending"
+        for position, leg in enumerate(draft.legs):
+            self.postings.append(
+                (
+                    entry.seq,
+                    position,
+                    accounts_by_code[leg.account].snapshot.id,
+                    leg.is_debit,
+                    leg.amount_minor,
+                    leg.currency,
+                    is_pending,
+                )
+            )
+        if is_pending:
+            self.pending.append(
+                {
+                    "entry_seq": entry.seq,
+                    "key": entry.key,
+                    "expires_at": entry.expires_at,
+                    "state": "pending",
+                    "resolved_seq": None,
+                }
+            )
+
+    def insert(self, connection: Connection) -> None:
+        if self.postgres:
+            self._unnest(
+                connection,
+                "journal_entries",
+                self.JOURNAL_COLUMNS,
+                self.JOURNAL_TYPES,
+                self.journal,
+            )
+            if self.postings:
+                self._unnest(
+                    connection, "postings", self.POSTING_COLUMNS, self.POSTING_TYPES, self.postings
+                )
+        else:
+            self._sqlite(connection)
+        if self.pending:
+            connection.execute(pending_entries.insert(), self.pending)
+
+    @staticmethod
+    def _unnest(
+        connection: Connection,
+        table: str,
+        columns: tuple[str, ...],
+        types: tuple[str, ...],
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        arrays = {name: [row[index] for row in rows] for index, name in enumerate(columns)}
+        casts = ", ".join(
+            f"CAST(:{name} AS {kind}[])" for name, kind in zip(columns, types, strict=True)
+        )
+        statement = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({casts})"
+        connection.execute(text(statement), arrays)
+
+    def _sqlite(self, connection: Connection) -> None:
+        dialect = connection.dialect
+        render = journal_entries.c.effective_at.type.dialect_impl(dialect).bind_processor(dialect)
+        assert render is not None
+        rendered = {}
+        rows = []
+        for row in self.journal:
+            effective, recorded = row[4], row[5]
+            if effective not in rendered:
+                rendered[effective] = render(effective)
+            if recorded not in rendered:
+                rendered[recorded] = render(recorded)
+            rows.append((*row[:4], rendered[effective], rendered[recorded], *row[6:]))
+        columns = ", ".join(self.JOURNAL_COLUMNS)
+        placeholders = ", ".join("?" for _ in self.JOURNAL_COLUMNS)
+        connection.exec_driver_sql(
+            f"INSERT INTO journal_entries ({columns}) VALUES ({placeholders})", rows
+        )
+        if self.postings:
+            placeholders = ", ".join("?" for _ in self.POSTING_COLUMNS)
+            connection.exec_driver_sql(
+                f"INSERT INTO postings ({', '.join(self.POSTING_COLUMNS)}) VALUES ({placeholders})",
+                self.postings,
+            )
+
+
 class Transaction:
     """One write transaction on the ledger. Obtain it from ``Ledger.transaction()``."""
 
@@ -194,31 +377,33 @@ class Transaction:
 
     # -- locking -------------------------------------------------------------------------
 
+    def _sql(self, statement: str) -> str:
+        """Driver-level SQL (hot path: no statement compilation): ``?`` -> ``%s`` on psycopg."""
+        return statement.replace("?", "%s") if self._postgres else statement
+
     def _lock_chain_head(self) -> tuple[int, str]:
-        query = select(chain_head.c.last_seq, chain_head.c.last_hash).where(chain_head.c.id == 1)
-        if self._postgres:
-            query = query.with_for_update()
-        row = self.connection.execute(query).one()
-        return int(row.last_seq), str(row.last_hash)
+        lock = " FOR UPDATE" if self._postgres else ""
+        row = self.connection.exec_driver_sql(
+            self._sql(f"SELECT last_seq, last_hash FROM chain_head WHERE id = 1{lock}")
+        ).one()
+        return int(row[0]), str(row[1])
 
     def lock_accounts(self, codes: Iterable[str]) -> dict[str, AccountState]:
         """Load (on PostgreSQL: lock, id ascending) the accounts named; missing ones are absent."""
         wanted = sorted({code for code in codes if code not in self._accounts})
+        lock = " FOR UPDATE" if self._postgres else ""
         for chunk in _chunks(wanted):
-            query = select(accounts).where(accounts.c.code.in_(chunk)).order_by(accounts.c.id)
-            if self._postgres:
-                query = query.with_for_update()
-            for row in self.connection.execute(query):
-                values = (
-                    int(row.debits_posted_minor),
-                    int(row.credits_posted_minor),
-                    int(row.debits_pending_minor),
-                    int(row.credits_pending_minor),
-                )
-                snapshot = AccountSnapshot(
-                    row.id, row.code, row.currency, row.kind, row.balance_constraint, row.status
-                )
-                self._accounts[row.code] = AccountState(snapshot, *values, read=values)
+            statement = self._sql(
+                "SELECT id, code, currency, kind, balance_constraint, status, "
+                "debits_posted_minor, credits_posted_minor, debits_pending_minor, "
+                f"credits_pending_minor FROM accounts WHERE code IN ({', '.join('?' * len(chunk))})"
+                f" ORDER BY id{lock}"
+            )
+            for row in self.connection.exec_driver_sql(statement, tuple(chunk)):
+                values = (int(row[6]), int(row[7]), int(row[8]), int(row[9]))
+                assert min(values) >= 0, f"negative balance column read on {row[1]}"
+                snapshot = AccountSnapshot(row[0], row[1], row[2], row[3], row[4], row[5])
+                self._accounts[row[1]] = AccountState(snapshot, list(values), read=values)
         return self._accounts
 
     def _snapshots(self) -> dict[str, AccountSnapshot]:
@@ -258,7 +443,7 @@ class Transaction:
             },
         ).scalar_one()
         snapshot = AccountSnapshot(account_id, code, currency, kind, constraint, "open")
-        self._accounts[code] = AccountState(snapshot, 0, 0, 0, 0)
+        self._accounts[code] = AccountState(snapshot, [0, 0, 0, 0], read=(0, 0, 0, 0))
         self._append_account_record("open_account", snapshot, now)
         log.info("account_opened", account=code, currency=currency, kind=kind)
         return snapshot
@@ -413,11 +598,12 @@ class Transaction:
         wanted = sorted(set(keys))
         found: dict[str, tuple[str, str]] = {}
         for chunk in _chunks(wanted):
-            query = select(
-                journal_entries.c.key, journal_entries.c.request_digest, journal_entries.c.line
-            ).where(journal_entries.c.key.in_(chunk))
-            for row in self.connection.execute(query):
-                found[row.key] = (row.request_digest, row.line)
+            statement = self._sql(
+                "SELECT key, request_digest, line FROM journal_entries "
+                f"WHERE key IN ({', '.join('?' * len(chunk))})"
+            )
+            for key, digest, line in self.connection.exec_driver_sql(statement, tuple(chunk)):
+                found[key] = (digest, line)
         return found
 
     # -- the append path -----------------------------------------------------------------
@@ -428,76 +614,33 @@ class Transaction:
             return []
         now = self.clock()
         posted: list[PostedEntry] = []
-        journal_rows: list[dict[str, Any]] = []
-        posting_rows: list[dict[str, Any]] = []
-        pending_rows: list[dict[str, Any]] = []
-        saved = {code: state.values() for code, state in self._accounts.items()}
+        saved = {
+            code: (state.values(), tuple(state.applied)) for code, state in self._accounts.items()
+        }
         head = (self._last_seq, self._last_hash)
         try:
             for draft in drafts:
                 self._apply(draft)
         except BaseException:
             # A rejected batch leaves the transaction's view of balances as it found it.
-            for code, values in saved.items():
-                state = self._accounts[code]
-                (
-                    state.debits_posted,
-                    state.credits_posted,
-                    state.debits_pending,
-                    state.credits_pending,
-                ) = values
+            for code, (columns, applied) in saved.items():
+                self._accounts[code].restore(columns, applied)
             raise
         assert (self._last_seq, self._last_hash) == head
+        batch = _Batch(self._postgres)
         for draft in drafts:
-            entry = self._sequence(draft, now)
+            entry, line = self._sequence(draft, now)
             posted.append(entry)
-            obj = entry_object(entry)
-            journal_rows.append(
-                {
-                    "seq": entry.seq,
-                    "key": entry.key,
-                    "kind": entry.kind,
-                    "status": entry.status,
-                    "effective_at": entry.effective_at,
-                    "recorded_at": entry.recorded_at,
-                    "link_key": draft.pending_key or draft.metadata.get("reverses"),
-                    "request_digest": draft.request_digest,
-                    "prev_hash": entry.prev_hash,
-                    "hash": entry.hash,
-                    "line": line_of(obj),
-                }
-            )
-            is_pending = entry.status == "pending"
-            for position, leg in enumerate(draft.legs):
-                posting_rows.append(
-                    {
-                        "entry_seq": entry.seq,
-                        "position": position,
-                        "account_id": self._accounts[leg.account].snapshot.id,
-                        "is_debit": leg.is_debit,
-                        "amount_minor": leg.amount_minor,
-                        "currency": leg.currency,
-                        "is_pending": is_pending,
-                    }
-                )
-            if is_pending:
-                pending_rows.append(
-                    {
-                        "entry_seq": entry.seq,
-                        "key": entry.key,
-                        "expires_at": entry.expires_at,
-                        "state": "pending",
-                        "resolved_seq": None,
-                    }
-                )
-        self._insert(journal_rows, posting_rows, pending_rows)
+            batch.add(entry, draft, line, self._accounts)
+        batch.insert(self.connection)
         self._write_balances()
         self._write_head()
         for entry in posted:
             log.info("entry_posted", key=entry.key, seq=entry.seq, kind=entry.kind)
         return posted
 
-    def _sequence(self, draft: Draft, now: datetime) -> PostedEntry:
+    def _sequence(self, draft: Draft, now: datetime) -> tuple[PostedEntry, str]:
+        """Give the draft the next seq, chain it to the head, return it with its stored line."""
         seq = self._last_seq + 1
         recorded_at = draft.recorded_at or now
         entry = PostedEntry(
@@ -526,9 +669,11 @@ class Transaction:
         )
         body = entry_object(entry)
         del body["hash"]
-        entry = replace(entry, hash=chain_hash(self._last_hash, canonical_bytes(body)))
-        self._last_seq, self._last_hash = seq, entry.hash
-        return entry
+        digest, line = seal(body)
+        # The entry has not escaped yet: complete it in place rather than copy it (hot path).
+        object.__setattr__(entry, "hash", digest)
+        self._last_seq, self._last_hash = seq, digest
+        return entry, line
 
     def _apply(self, draft: Draft) -> None:
         """Move the draft's legs into the locked balances, then check constraints."""
@@ -536,25 +681,19 @@ class Transaction:
         touched: dict[str, AccountState] = {}
         for leg in draft.releases:
             state = self._accounts[leg.account]
-            if leg.is_debit:
-                state.debits_pending -= leg.amount_minor
-            else:
-                state.credits_pending -= leg.amount_minor
-            assert state.debits_pending >= 0 and state.credits_pending >= 0, "pending underflow"
+            column = DEBITS_PENDING if leg.is_debit else CREDITS_PENDING
+            state.move(column, -leg.amount_minor)
+            assert state.columns[column] >= 0, "released more than was pending"
             touched[leg.account] = state
         for leg in draft.legs:
             state = self._accounts[leg.account]
-            if pending and leg.is_debit:
-                state.debits_pending += leg.amount_minor
-            elif pending:
-                state.credits_pending += leg.amount_minor
-            elif leg.is_debit:
-                state.debits_posted += leg.amount_minor
+            if pending:
+                column = DEBITS_PENDING if leg.is_debit else CREDITS_PENDING
             else:
-                state.credits_posted += leg.amount_minor
+                column = DEBITS_POSTED if leg.is_debit else CREDITS_POSTED
+            state.move(column, leg.amount_minor)
             touched[leg.account] = state
         for state in touched.values():
-            state.dirty = True
             self._check_limits(state, draft)
 
     def _check_limits(self, state: AccountState, draft: Draft) -> None:
@@ -592,77 +731,31 @@ class Transaction:
             key=draft.key,
         )
 
-    def _insert(
-        self,
-        journal_rows: list[dict[str, Any]],
-        posting_rows: list[dict[str, Any]],
-        pending_rows: list[dict[str, Any]],
-    ) -> None:
-        connection = self.connection
-        connection.execute(journal_entries.insert(), journal_rows)
-        if posting_rows:
-            if self._postgres:
-                self._insert_postings_postgres(posting_rows)
-            else:
-                connection.execute(postings.insert(), posting_rows)
-        if pending_rows:
-            connection.execute(pending_entries.insert(), pending_rows)
-
-    def _insert_postings_postgres(self, rows: list[dict[str, Any]]) -> None:
-        # One statement for all postings: the statement-level balance trigger sees whole entries.
-        columns = (
-            "entry_seq",
-            "position",
-            "account_id",
-            "is_debit",
-            "amount_minor",
-            "currency",
-            "is_pending",
-        )
-        types = ("bigint", "int", "int", "boolean", "bigint", "varchar", "boolean")
-        arrays = {name: [row[name] for row in rows] for name in columns}
-        unnest = ", ".join(
-            f"CAST(:{name} AS {kind}[])" for name, kind in zip(columns, types, strict=True)
-        )
-        self.connection.execute(
-            text(f"INSERT INTO postings ({', '.join(columns)}) SELECT * FROM unnest({unnest})"),
-            arrays,
-        )
-
     def _write_balances(self) -> None:
-        dirty = [state for state in self._accounts.values() if state.dirty]
-        if not dirty:
-            return
         rows = []
-        for state in dirty:
-            assert min(state.values()) >= 0, f"negative balance column on {state.snapshot.code}"
-            rows.append(
-                {
-                    "b_id": state.snapshot.id,
-                    "b_dp": state.debits_posted,
-                    "b_cp": state.credits_posted,
-                    "b_dq": state.debits_pending,
-                    "b_cq": state.credits_pending,
-                }
+        for state in self._accounts.values():
+            if not state.dirty:
+                continue
+            values = state.values()
+            assert min(values) >= 0, f"negative balance column on {state.snapshot.code}"
+            assert tuple(r + d for r, d in zip(state.read, state.applied, strict=True)) == values, (
+                f"balance of {state.snapshot.code} drifted from what was read plus its legs"
             )
+            rows.append((*values, state.snapshot.id))
             state.dirty = False
-        statement = (
-            update(accounts)
-            .where(accounts.c.id == bindparam("b_id"))
-            .values(
-                debits_posted_minor=bindparam("b_dp"),
-                credits_posted_minor=bindparam("b_cp"),
-                debits_pending_minor=bindparam("b_dq"),
-                credits_pending_minor=bindparam("b_cq"),
+        if rows:
+            self.connection.exec_driver_sql(
+                self._sql(
+                    "UPDATE accounts SET debits_posted_minor = ?, credits_posted_minor = ?, "
+                    "debits_pending_minor = ?, credits_pending_minor = ? WHERE id = ?"
+                ),
+                rows,
             )
-        )
-        self.connection.execute(statement, rows)
 
     def _write_head(self) -> None:
-        self.connection.execute(
-            update(chain_head)
-            .where(chain_head.c.id == 1)
-            .values(last_seq=self._last_seq, last_hash=self._last_hash)
+        self.connection.exec_driver_sql(
+            self._sql("UPDATE chain_head SET last_seq = ?, last_hash = ? WHERE id = 1"),
+            (self._last_seq, self._last_hash),
         )
 
     # -- two-phase and reversal ----------------------------------------------------------

@@ -69,6 +69,8 @@ def _freeze(value: Any) -> Any:
 
 def thaw(value: Any) -> Any:
     """Plain JSON-ready copy of frozen metadata."""
+    if not value and isinstance(value, Mapping):
+        return {}
     if isinstance(value, Mapping):
         return {k: thaw(v) for k, v in value.items()}
     if isinstance(value, tuple | list):

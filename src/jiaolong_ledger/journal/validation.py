@@ -120,6 +120,8 @@ def _no_float(value: Any) -> bool:
 def _check_metadata(entry: Entry) -> Problems:
     from jiaolong_ledger.journal.entry import thaw
 
+    if isinstance(entry.metadata, Mapping) and not entry.metadata:
+        return []
     if not isinstance(entry.metadata, Mapping) or not _no_float(entry.metadata):
         return [
             InvalidEntryError(
