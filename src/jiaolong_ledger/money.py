@@ -41,6 +41,7 @@ DEFAULT_ROUNDING: Final = ROUND_HALF_EVEN
 _EXACT = Context(prec=60, traps=[Inexact, InvalidOperation, Overflow])
 
 AmountLike = str | int | Decimal
+_POWERS = tuple(Decimal(10) ** exp for exp in range(10))
 
 
 @lru_cache(maxsize=512)
@@ -91,6 +92,19 @@ def to_decimal(amount: object) -> Decimal:
 def decimal_to_minor(amount: Decimal, currency_code: str) -> int:
     """Exact conversion to minor units; raises ``AMOUNT_PRECISION`` rather than round."""
     exp = exponent(currency_code)
+    if amount.as_tuple().exponent >= -exp:  # type: ignore[operator]  # finite: int exponent
+        # No more decimals than the currency has: the product is an exact integer.
+        try:
+            minor = int(_EXACT.multiply(amount, _POWERS[exp]))
+        except (Inexact, Overflow):
+            minor = AMOUNT_MINOR_MAX + 1
+        if abs(minor) > AMOUNT_MINOR_MAX:
+            raise AmountOverflowError(
+                f"{amount} {currency_code} does not fit in 64-bit minor units",
+                amount=str(amount),
+                currency=currency_code,
+            )
+        return minor
     try:
         scaled = amount.scaleb(exp, _EXACT)
         exact = scaled == scaled.to_integral_value(context=_EXACT)
@@ -147,12 +161,11 @@ def minor_to_money(amount_minor: int, currency_code: str) -> Money:
 def format_minor(amount_minor: int, currency_code: str) -> str:
     """Decimal string with exactly the currency's exponent: ``"100.00"``, ``"5"``, ``"1.500"``."""
     exp = exponent(currency_code)
-    sign = "-" if amount_minor < 0 else ""
-    digits = str(abs(amount_minor))
     if exp == 0:
-        return sign + digits
-    digits = digits.rjust(exp + 1, "0")
-    return f"{sign}{digits[:-exp]}.{digits[-exp:]}"
+        return str(amount_minor)
+    whole, fraction = divmod(abs(amount_minor), 10**exp)
+    sign = "-" if amount_minor < 0 else ""
+    return f"{sign}{whole}.{fraction:0{exp}d}"
 
 
 def parse_minor(text: str, currency_code: str) -> int:

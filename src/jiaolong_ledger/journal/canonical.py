@@ -81,6 +81,54 @@ def seal(body: dict[str, Any]) -> tuple[str, str]:
     return digest, f'{head_json[:-1]},"hash":"{digest}",{tail_json[1:]}'
 
 
+_string = json.encoder.encode_basestring  # the str encoder json.dumps uses with ensure_ascii=False
+
+
+def seal_entry(entry: PostedEntry) -> tuple[str, str]:
+    """``(hash, line)`` of a posted entry (its ``hash`` field ignored): the posting hot path.
+
+    Produces exactly ``seal(entry_object(entry) without "hash")`` — members written in sorted
+    order by hand, strings through the same encoder ``json.dumps`` uses — without building and
+    re-walking the intermediate dicts. Account records take the generic path.
+    """
+    if entry.account is not None:
+        body = entry_object(entry)
+        del body["hash"]
+        return seal(body)
+    from jiaolong_ledger.journal.entry import thaw
+    from jiaolong_ledger.money import format_minor
+
+    head = [
+        f'"description":{_string(entry.description)}',
+        f'"effective_at":"{format_timestamp(entry.effective_at)}"',
+    ]
+    if entry.expires_at is not None:
+        head.append(f'"expires_at":"{format_timestamp(entry.expires_at)}"')
+    metadata = canonical_bytes(thaw(entry.metadata)).decode() if entry.metadata else "{}"
+    tail = [
+        f'"key":{_string(entry.key)}',
+        f'"kind":{_string(entry.kind)}',
+        f'"metadata":{metadata}',
+    ]
+    if entry.pending_key is not None:
+        tail.append(f'"pending_key":{_string(entry.pending_key)}')
+    postings = ",".join(
+        f'{{"account":{_string(p.account)},"amount":"{format_minor(p.amount_minor, p.currency)}",'
+        f'"currency":{_string(p.currency)},"side":"{p.side}"}}'
+        for p in entry.postings
+    )
+    tail += [
+        f'"postings":[{postings}]',
+        f'"prev_hash":"{entry.prev_hash}"',
+        f'"recorded_at":"{format_timestamp(entry.recorded_at)}"',
+        f'"seq":{int(entry.seq)}',
+        f'"status":{_string(entry.status)}',
+    ]
+    head_text, tail_text = ",".join(head), ",".join(tail)
+    digest = chain_hash(entry.prev_hash, f"{{{head_text},{tail_text}}}".encode())
+    return digest, f'{{{head_text},"hash":"{digest}",{tail_text}}}'
+
+
 def hash_object(obj: dict[str, Any]) -> str:
     """Hash of a §5 object (its ``hash`` member, if any, is left out)."""
     body = {name: value for name, value in obj.items() if name != "hash"}

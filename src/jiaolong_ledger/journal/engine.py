@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from moneyed import Money
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, select, update
 
 from jiaolong_ledger.accounts.model import (
     AccountStatus,
@@ -54,8 +55,7 @@ from jiaolong_ledger.errors import (
 from jiaolong_ledger.journal.canonical import (
     GENESIS_HASH,
     canonical_bytes,
-    entry_object,
-    seal,
+    seal_entry,
 )
 from jiaolong_ledger.journal.entry import Entry, PostedEntry, PostedPosting, thaw
 from jiaolong_ledger.journal.validation import (
@@ -76,6 +76,7 @@ from jiaolong_ledger.storage.tables import (
 )
 
 log = get_logger("jiaolong_ledger.journal")
+_stdlib_log = logging.getLogger("jiaolong_ledger.journal")
 
 QUERY_CHUNK_SIZE: Final = 2_000
 """Largest IN-list sent in one query (SQLite's variable limit is the binding one)."""
@@ -215,8 +216,8 @@ class _Batch:
     """Rows of one append, inserted with one driver-level statement per table.
 
     SQLite gets plain ``executemany`` of tuples (timestamps pre-rendered by the column type's
-    own bind processor, so SQLAlchemy reads them back as usual). PostgreSQL gets one
-    ``INSERT ... SELECT FROM unnest(...)`` per table: a single statement, which is also what
+    own bind processor, so SQLAlchemy reads them back as usual). PostgreSQL gets one ``COPY``
+    per table: a single statement, which is also what
     lets the statement-level balance trigger see every posting of every entry at once.
     """
 
@@ -233,19 +234,6 @@ class _Batch:
         "hash",
         "line",
     )
-    JOURNAL_TYPES: Final = (
-        "bigint",
-        "varchar",
-        "varchar",
-        "varchar",
-        "timestamptz",
-        "timestamptz",
-        "varchar",
-        "varchar",
-        "varchar",
-        "varchar",
-        "text",
-    )
     POSTING_COLUMNS: Final = (
         "entry_seq",
         "position",
@@ -255,7 +243,6 @@ class _Batch:
         "currency",
         "is_pending",
     )
-    POSTING_TYPES: Final = ("bigint", "int", "int", "boolean", "bigint", "varchar", "boolean")
 
     def __init__(self, postgres: bool) -> None:
         self.postgres = postgres
@@ -307,36 +294,26 @@ class _Batch:
 
     def insert(self, connection: Connection) -> None:
         if self.postgres:
-            self._unnest(
-                connection,
-                "journal_entries",
-                self.JOURNAL_COLUMNS,
-                self.JOURNAL_TYPES,
-                self.journal,
-            )
+            self._copy(connection, "journal_entries", self.JOURNAL_COLUMNS, self.journal)
             if self.postings:
-                self._unnest(
-                    connection, "postings", self.POSTING_COLUMNS, self.POSTING_TYPES, self.postings
-                )
+                self._copy(connection, "postings", self.POSTING_COLUMNS, self.postings)
         else:
             self._sqlite(connection)
         if self.pending:
             connection.execute(pending_entries.insert(), self.pending)
 
     @staticmethod
-    def _unnest(
-        connection: Connection,
-        table: str,
-        columns: tuple[str, ...],
-        types: tuple[str, ...],
-        rows: list[tuple[Any, ...]],
+    def _copy(
+        connection: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
     ) -> None:
-        arrays = {name: [row[index] for row in rows] for index, name in enumerate(columns)}
-        casts = ", ".join(
-            f"CAST(:{name} AS {kind}[])" for name, kind in zip(columns, types, strict=True)
-        )
-        statement = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({casts})"
-        connection.execute(text(statement), arrays)
+        """``COPY ... FROM STDIN`` on the transaction's own psycopg connection: one statement."""
+        driver: Any = connection.connection.driver_connection
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
 
     def _sqlite(self, connection: Connection) -> None:
         dialect = connection.dialect
@@ -635,8 +612,9 @@ class Transaction:
         batch.insert(self.connection)
         self._write_balances()
         self._write_head()
-        for entry in posted:
-            log.info("entry_posted", key=entry.key, seq=entry.seq, kind=entry.kind)
+        if _stdlib_log.isEnabledFor(logging.INFO):  # one check per batch, not per entry
+            for entry in posted:
+                log.info("entry_posted", key=entry.key, seq=entry.seq, kind=entry.kind)
         return posted
 
     def _sequence(self, draft: Draft, now: datetime) -> tuple[PostedEntry, str]:
@@ -667,9 +645,7 @@ class Transaction:
             expires_at=draft.expires_at,
             account=draft.account,
         )
-        body = entry_object(entry)
-        del body["hash"]
-        digest, line = seal(body)
+        digest, line = seal_entry(entry)
         # The entry has not escaped yet: complete it in place rather than copy it (hot path).
         object.__setattr__(entry, "hash", digest)
         self._last_seq, self._last_hash = seq, digest

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Final
 
 from moneyed import Money
@@ -120,8 +121,8 @@ def _no_float(value: Any) -> bool:
 def _check_metadata(entry: Entry) -> Problems:
     from jiaolong_ledger.journal.entry import thaw
 
-    if isinstance(entry.metadata, Mapping) and not entry.metadata:
-        return []
+    if type(entry.metadata) is MappingProxyType and not entry.metadata:
+        return []  # the common case, without the ABC isinstance check
     if not isinstance(entry.metadata, Mapping) or not _no_float(entry.metadata):
         return [
             InvalidEntryError(
