@@ -213,4 +213,16 @@ class EventNotSupportedError(LedgerError):
     code = "EVENT_NOT_SUPPORTED"
 
 
+
+class ParticipantNotFoundError(LedgerError):
+    """No clearing participant registered under that name (clearing sub-domain)."""
+
+    code = "PARTICIPANT_NOT_FOUND"
+
+
+class CycleNotFrozenError(LedgerError):
+    """The clearing cycle is still open: it must be cut off before it can settle."""
+
+    code = "CYCLE_NOT_FROZEN"
+
 __all__ = [name for name in dir() if name.endswith("Error")]
