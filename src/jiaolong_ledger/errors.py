@@ -213,7 +213,6 @@ class EventNotSupportedError(LedgerError):
     code = "EVENT_NOT_SUPPORTED"
 
 
-
 class ParticipantNotFoundError(LedgerError):
     """No clearing participant registered under that name (clearing sub-domain)."""
 
@@ -224,5 +223,6 @@ class CycleNotFrozenError(LedgerError):
     """The clearing cycle is still open: it must be cut off before it can settle."""
 
     code = "CYCLE_NOT_FROZEN"
+
 
 __all__ = [name for name in dir() if name.endswith("Error")]
