@@ -1,0 +1,150 @@
+"""The ECB euro foreign exchange reference rates, CSV form.
+
+The file (daily ``eurofxref.csv`` or the full history ``eurofxref-hist.csv``) has a ``Date``
+column and one column per currency, each cell the units of that currency per 1 EUR; ``N/A`` (or
+an empty cell) where the ECB published nothing, and a trailing comma on every line. The rates
+are fixed at 14:15 CET; each day's quotes are stored as of :data:`ECB_FIXING_TIME_UTC` on that
+date (13:15 UTC all year, so in summer an hour after the fixing, never before it) with source
+:data:`ECB_SOURCE`.
+
+Parsing is pure and checks the whole file before anything is stored: a malformed line is an
+error that names its line number, and nothing is imported.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Final
+
+from jiaolong_ledger.errors import InvalidInputError, InvalidRateError, LedgerError
+from jiaolong_ledger.fx.rates import StoredQuote, check_rate_currency, parse_rate
+
+ECB_SOURCE: Final = "ECB"
+ECB_BASE: Final = "EUR"
+ECB_FIXING_TIME_UTC: Final = time(13, 15, tzinfo=UTC)
+MISSING_CELLS: Final = frozenset({"", "N/A"})
+ECB_FILE_BYTES_MAX: Final = 64 * 1024 * 1024
+"""The full history since 1999 is about 2 MB; anything far larger is not an ECB file."""
+
+
+@dataclass(frozen=True, slots=True)
+class EcbFile:
+    quotes: tuple[StoredQuote, ...]
+    line_numbers: tuple[int, ...]
+    days: int
+    currencies: tuple[str, ...]
+
+
+def fixing_instant(day: date) -> datetime:
+    return datetime.combine(day, ECB_FIXING_TIME_UTC)
+
+
+def _header(cells: list[str]) -> list[str]:
+    names = [cell.strip() for cell in cells]
+    while names and names[-1] == "":
+        names.pop()
+    if not names or names[0] != "Date":
+        raise InvalidInputError(
+            "line 1: an ECB reference-rate file starts with a 'Date' column header", line=1
+        )
+    currencies = names[1:]
+    if not currencies:
+        raise InvalidInputError("line 1: no currency columns", line=1)
+    for code in currencies:
+        try:
+            check_rate_currency(code)
+        except LedgerError as error:
+            raise InvalidInputError(
+                f"line 1: column {code!r} is not a currency code ({error.message})",
+                line=1,
+                column=code,
+            ) from None
+        if code == ECB_BASE:
+            raise InvalidInputError("line 1: EUR is the base, not a column", line=1)
+    duplicates = sorted({code for code in currencies if currencies.count(code) > 1})
+    if duplicates:
+        raise InvalidInputError(
+            f"line 1: duplicate columns {', '.join(duplicates)}", line=1, columns=duplicates
+        )
+    return currencies
+
+
+def _day(text: str, line: int) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInputError(
+            f"line {line}: {text!r} is not a date (YYYY-MM-DD)", line=line
+        ) from None
+
+
+def _row_quotes(cells: list[str], currencies: list[str], line: int) -> list[StoredQuote]:
+    values = [cell.strip() for cell in cells[1:]]
+    while len(values) > len(currencies) and values[-1] == "":
+        values.pop()
+    if len(values) != len(currencies):
+        raise InvalidInputError(
+            f"line {line}: {len(values)} rate cells for {len(currencies)} currency columns",
+            line=line,
+        )
+    as_of = fixing_instant(_day(cells[0], line))
+    quotes = []
+    for code, text in zip(currencies, values, strict=True):
+        if text in MISSING_CELLS:
+            continue
+        try:
+            rate = parse_rate(text, field=f"{ECB_BASE}/{code}")
+        except InvalidRateError as error:
+            raise InvalidRateError(
+                f"line {line}: {error.message}", line=line, column=code, value=text
+            ) from None
+        quotes.append(StoredQuote(ECB_BASE, code, rate, as_of, ECB_SOURCE))
+    return quotes
+
+
+def parse_ecb_lines(lines: Iterable[str]) -> EcbFile:
+    """Every quote of an ECB CSV, checked; raises on the first malformed line."""
+    quotes: list[StoredQuote] = []
+    line_numbers: list[int] = []
+    currencies: list[str] | None = None
+    days: set[date] = set()
+    for line_number, cells in enumerate(csv.reader(lines), start=1):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if currencies is None:
+            if line_number != 1:
+                raise InvalidInputError(f"line {line_number}: header must be line 1", line=1)
+            currencies = _header(cells)
+            continue
+        row = _row_quotes(cells, currencies, line_number)
+        days.add(_day(cells[0], line_number))
+        quotes.extend(row)
+        line_numbers.extend([line_number] * len(row))
+    if currencies is None:
+        raise InvalidInputError("the file is empty: no header line", line=1)
+    return EcbFile(tuple(quotes), tuple(line_numbers), len(days), tuple(currencies))
+
+
+def read_ecb_file(path: str | Path) -> EcbFile:
+    file_path = Path(path)
+    try:
+        size = file_path.stat().st_size
+        if size > ECB_FILE_BYTES_MAX:
+            raise InvalidInputError(
+                f"{file_path} is {size} bytes; the limit is {ECB_FILE_BYTES_MAX}",
+                path=str(file_path),
+            )
+        with open(file_path, encoding="utf-8-sig", newline="") as handle:
+            return parse_ecb_lines(handle)
+    except OSError as error:
+        raise InvalidInputError(
+            f"cannot read {file_path}: {error.strerror}", path=str(file_path)
+        ) from None
+    except UnicodeDecodeError as error:
+        raise InvalidInputError(
+            f"{file_path} is not UTF-8 text: {error.reason}", path=str(file_path)
+        ) from None
