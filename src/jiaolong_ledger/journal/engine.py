@@ -292,13 +292,13 @@ class _Batch:
                 }
             )
 
-    def insert(self, connection: Connection) -> None:
+    def insert(self, connection: Connection, cursor: Any) -> None:
         if self.postgres:
             self._copy(connection, "journal_entries", self.JOURNAL_COLUMNS, self.journal)
             if self.postings:
                 self._copy(connection, "postings", self.POSTING_COLUMNS, self.postings)
         else:
-            self._sqlite(connection)
+            self._sqlite(connection, cursor)
         if self.pending:
             connection.execute(pending_entries.insert(), self.pending)
 
@@ -315,7 +315,7 @@ class _Batch:
             for row in rows:
                 copy.write_row(row)
 
-    def _sqlite(self, connection: Connection) -> None:
+    def _sqlite(self, connection: Connection, cursor: Any) -> None:
         dialect = connection.dialect
         render = journal_entries.c.effective_at.type.dialect_impl(dialect).bind_processor(dialect)
         assert render is not None
@@ -330,12 +330,10 @@ class _Batch:
             rows.append((*row[:4], rendered[effective], rendered[recorded], *row[6:]))
         columns = ", ".join(self.JOURNAL_COLUMNS)
         placeholders = ", ".join("?" for _ in self.JOURNAL_COLUMNS)
-        connection.exec_driver_sql(
-            f"INSERT INTO journal_entries ({columns}) VALUES ({placeholders})", rows
-        )
+        cursor.executemany(f"INSERT INTO journal_entries ({columns}) VALUES ({placeholders})", rows)
         if self.postings:
             placeholders = ", ".join("?" for _ in self.POSTING_COLUMNS)
-            connection.exec_driver_sql(
+            cursor.executemany(
                 f"INSERT INTO postings ({', '.join(self.POSTING_COLUMNS)}) VALUES ({placeholders})",
                 self.postings,
             )
@@ -348,6 +346,9 @@ class Transaction:
         self.connection = connection
         self.clock = clock
         self._postgres = connection.dialect.name == "postgresql"
+        # The hot statements go straight to the driver's cursor on this transaction's own
+        # connection: SQLAlchemy's per-statement machinery costs more than SQLite's work.
+        self._cursor: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         self._accounts: dict[str, AccountState] = {}
         self._last_seq, self._last_hash = self._lock_chain_head()
         self._head_read = (self._last_seq, self._last_hash)
@@ -360,9 +361,10 @@ class Transaction:
 
     def _lock_chain_head(self) -> tuple[int, str]:
         lock = " FOR UPDATE" if self._postgres else ""
-        row = self.connection.exec_driver_sql(
+        self._cursor.execute(
             self._sql(f"SELECT last_seq, last_hash FROM chain_head WHERE id = 1{lock}")
-        ).one()
+        )
+        row = self._cursor.fetchone()
         return int(row[0]), str(row[1])
 
     def lock_accounts(self, codes: Iterable[str]) -> dict[str, AccountState]:
@@ -376,7 +378,8 @@ class Transaction:
                 f"credits_pending_minor FROM accounts WHERE code IN ({', '.join('?' * len(chunk))})"
                 f" ORDER BY id{lock}"
             )
-            for row in self.connection.exec_driver_sql(statement, tuple(chunk)):
+            self._cursor.execute(statement, tuple(chunk))
+            for row in self._cursor.fetchall():
                 values = (int(row[6]), int(row[7]), int(row[8]), int(row[9]))
                 assert min(values) >= 0, f"negative balance column read on {row[1]}"
                 snapshot = AccountSnapshot(row[0], row[1], row[2], row[3], row[4], row[5])
@@ -579,7 +582,8 @@ class Transaction:
                 "SELECT key, request_digest, line FROM journal_entries "
                 f"WHERE key IN ({', '.join('?' * len(chunk))})"
             )
-            for key, digest, line in self.connection.exec_driver_sql(statement, tuple(chunk)):
+            self._cursor.execute(statement, tuple(chunk))
+            for key, digest, line in self._cursor.fetchall():
                 found[key] = (digest, line)
         return found
 
@@ -609,7 +613,7 @@ class Transaction:
             entry, line = self._sequence(draft, now)
             posted.append(entry)
             batch.add(entry, draft, line, self._accounts)
-        batch.insert(self.connection)
+        batch.insert(self.connection, self._cursor)
         self._write_balances()
         self._write_head()
         if _stdlib_log.isEnabledFor(logging.INFO):  # one check per batch, not per entry
@@ -720,7 +724,7 @@ class Transaction:
             rows.append((*values, state.snapshot.id))
             state.dirty = False
         if rows:
-            self.connection.exec_driver_sql(
+            self._cursor.executemany(
                 self._sql(
                     "UPDATE accounts SET debits_posted_minor = ?, credits_posted_minor = ?, "
                     "debits_pending_minor = ?, credits_pending_minor = ? WHERE id = ?"
@@ -729,7 +733,7 @@ class Transaction:
             )
 
     def _write_head(self) -> None:
-        self.connection.exec_driver_sql(
+        self._cursor.execute(
             self._sql("UPDATE chain_head SET last_seq = ?, last_hash = ? WHERE id = 1"),
             (self._last_seq, self._last_hash),
         )
