@@ -1,0 +1,250 @@
+"""Loading and saving escrow rows: the only module of the sub-domain that speaks SQL.
+
+An order is read into a mutable :class:`OrderRecord` inside the writer's transaction, changed by
+the service, and written back with :func:`save`, which updates only what changed. Writers hold
+the ledger's chain-head lock for the whole transaction, so read-modify-write is safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Final
+
+from sqlalchemy import Connection, Select, and_, select, update
+
+from jiaolong_ledger.escrow.state import EscrowState, MilestoneSeen, PlanItemState
+from jiaolong_ledger.escrow.tables import escrow_milestones, escrow_orders, escrow_plan_items
+
+QUERY_CHUNK_SIZE: Final = 500
+
+ORDER_COLUMNS: Final = tuple(column.name for column in escrow_orders.columns)
+
+
+@dataclass(slots=True)
+class ItemRecord:
+    position: int
+    milestone: str
+    share: Decimal
+    amount_minor: int
+    released: bool = False
+    fee_minor: int | None = None
+    released_at: datetime | None = None
+    entry_key: str | None = None
+    dirty: bool = False
+
+
+@dataclass(slots=True)
+class OrderRecord:
+    order_id: str
+    buyer: str
+    seller: str
+    currency: str
+    amount_minor: int
+    fee_minor: int
+    fee_rate: str | None
+    incoterm: str
+    shipment_id: str | None
+    escrow_account: str
+    status: str
+    placed_at: datetime
+    funding_deadline: datetime | None
+    release_deadline: datetime | None
+    funded_at: datetime | None
+    closed_at: datetime | None
+    funded_minor: int
+    released_minor: int
+    fee_charged_minor: int
+    refunded_minor: int
+    disputed: bool
+    dispute_id: str | None
+    dispute_reason: str | None
+    dispute_outcome: str | None
+    close_reason: str | None
+    request_digest: str
+    items: list[ItemRecord] = field(default_factory=list)
+    milestones: dict[str, MilestoneSeen] = field(default_factory=dict)
+    new_milestones: list[tuple[MilestoneSeen, datetime]] = field(default_factory=list)
+    loaded: dict[str, Any] = field(default_factory=dict)
+    is_new: bool = False
+
+    @property
+    def remaining_minor(self) -> int:
+        return self.funded_minor - self.released_minor - self.refunded_minor
+
+    def columns(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in ORDER_COLUMNS}
+
+    def snapshot(self) -> EscrowState:
+        plan = tuple(
+            PlanItemState(
+                item.milestone,
+                item.share,
+                item.amount_minor,
+                item.released,
+                item.fee_minor,
+                item.released_at,
+                item.entry_key,
+            )
+            for item in self.items
+        )
+        seen = tuple(sorted(self.milestones.values(), key=lambda m: (m.reached_at, m.milestone)))
+        values = {
+            f.name: getattr(self, f.name)
+            for f in fields(EscrowState)
+            if f.name not in ("plan", "milestones")
+        }
+        return EscrowState(**values, plan=plan, milestones=seen)
+
+
+def _order(row: Any) -> OrderRecord:
+    values = {name: getattr(row, name) for name in ORDER_COLUMNS}
+    record = OrderRecord(**values)
+    record.loaded = dict(values)
+    return record
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), QUERY_CHUNK_SIZE):
+        yield items[start : start + QUERY_CHUNK_SIZE]
+
+
+def _attach_details(connection: Connection, records: dict[str, OrderRecord]) -> None:
+    ids = sorted(records)
+    for chunk in _chunks(ids):
+        items = connection.execute(
+            select(escrow_plan_items)
+            .where(escrow_plan_items.c.order_id.in_(chunk))
+            .order_by(escrow_plan_items.c.order_id, escrow_plan_items.c.position)
+        )
+        for row in items:
+            records[row.order_id].items.append(
+                ItemRecord(
+                    row.position,
+                    row.milestone,
+                    Decimal(row.share),
+                    int(row.amount_minor),
+                    bool(row.released),
+                    None if row.fee_minor is None else int(row.fee_minor),
+                    row.released_at,
+                    row.entry_key,
+                )
+            )
+        seen = connection.execute(
+            select(escrow_milestones).where(escrow_milestones.c.order_id.in_(chunk))
+        )
+        for row in seen:
+            records[row.order_id].milestones[row.milestone] = MilestoneSeen(
+                row.milestone, row.reached_at, row.location, row.shipment_id
+            )
+
+
+def load_where(connection: Connection, query: Select[Any]) -> list[OrderRecord]:
+    """Orders selected by ``query`` (a select of escrow_orders), with plan and milestones."""
+    records = {row.order_id: _order(row) for row in connection.execute(query)}
+    _attach_details(connection, records)
+    return [records[order_id] for order_id in sorted(records)]
+
+
+def load(connection: Connection, order_id: str) -> OrderRecord | None:
+    found = load_where(
+        connection, select(escrow_orders).where(escrow_orders.c.order_id == order_id)
+    )
+    return found[0] if found else None
+
+
+def load_by_shipment(connection: Connection, shipment_id: str) -> list[OrderRecord]:
+    return load_where(
+        connection, select(escrow_orders).where(escrow_orders.c.shipment_id == shipment_id)
+    )
+
+
+def order_id_for_account(connection: Connection, escrow_account: str) -> str | None:
+    return connection.execute(
+        select(escrow_orders.c.order_id).where(escrow_orders.c.escrow_account == escrow_account)
+    ).scalar()
+
+
+def save(connection: Connection, record: OrderRecord) -> None:
+    """Insert a new order, or update what changed; insert new milestones and plan items."""
+    columns = record.columns()
+    if record.is_new:
+        connection.execute(escrow_orders.insert(), columns)
+        connection.execute(
+            escrow_plan_items.insert(),
+            [_item_values(record.order_id, item) for item in record.items],
+        )
+    else:
+        changed = {k: v for k, v in columns.items() if record.loaded.get(k) != v}
+        if changed:
+            connection.execute(
+                update(escrow_orders)
+                .where(escrow_orders.c.order_id == record.order_id)
+                .values(**changed)
+            )
+        for item in record.items:
+            if item.dirty:
+                connection.execute(
+                    update(escrow_plan_items)
+                    .where(
+                        and_(
+                            escrow_plan_items.c.order_id == record.order_id,
+                            escrow_plan_items.c.position == item.position,
+                        )
+                    )
+                    .values(
+                        released=item.released,
+                        fee_minor=item.fee_minor,
+                        released_at=item.released_at,
+                        entry_key=item.entry_key,
+                    )
+                )
+    if record.new_milestones:
+        connection.execute(
+            escrow_milestones.insert(),
+            [
+                {
+                    "order_id": record.order_id,
+                    "milestone": seen.milestone,
+                    "reached_at": seen.reached_at,
+                    "location": seen.location,
+                    "shipment_id": seen.shipment_id,
+                    "recorded_at": recorded_at,
+                }
+                for seen, recorded_at in record.new_milestones
+            ],
+        )
+    record.is_new = False
+    record.loaded = dict(columns)
+    record.new_milestones = []
+    for item in record.items:
+        item.dirty = False
+
+
+def _item_values(order_id: str, item: ItemRecord) -> dict[str, Any]:
+    from jiaolong_ledger.escrow.plan import format_share
+
+    return {
+        "order_id": order_id,
+        "position": item.position,
+        "milestone": item.milestone,
+        "share": format_share(item.share),
+        "amount_minor": item.amount_minor,
+        "released": item.released,
+        "fee_minor": item.fee_minor,
+        "released_at": item.released_at,
+        "entry_key": item.entry_key,
+    }
+
+
+__all__ = [
+    "ItemRecord",
+    "OrderRecord",
+    "load",
+    "load_by_shipment",
+    "load_where",
+    "order_id_for_account",
+    "save",
+]
