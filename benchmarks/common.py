@@ -24,12 +24,18 @@ class Result:
 def print_table(results: list[Result]) -> None:
     rows = []
     for result in results:
-        target = "" if result.target is None else ("<= " if result.lower_is_better else ">= ") + f"{result.target:,.0f}"
+        target = (
+            ""
+            if result.target is None
+            else ("<= " if result.lower_is_better else ">= ") + f"{result.target:,.0f}"
+        )
         verdict = {True: "met", False: "MISSED", None: ""}[result.meets_target]
-        rows.append([result.name, f"{result.value:,.1f} {result.unit}", target, verdict, result.note])
+        rows.append(
+            [result.name, f"{result.value:,.1f} {result.unit}", target, verdict, result.note]
+        )
     headers = ["benchmark", "measured", "target", "", "note"]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
     for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())

@@ -1,8 +1,10 @@
 """Engine setup per dialect.
 
-SQLite runs in WAL mode with ``synchronous=FULL`` (durable commits), foreign keys on, and a busy
-timeout; write transactions start with ``BEGIN IMMEDIATE`` so that two writers never both read
-the chain head and then fight over the upgrade to a write lock. PostgreSQL writers serialise on
+SQLite runs in WAL mode with ``synchronous=FULL`` (every commit is fsynced: durable across power
+loss), foreign keys on, and a busy timeout. ``sqlite_synchronous="NORMAL"`` trades the last
+commits before a power cut (not an application crash) for commits that do not wait on fsync.
+Write transactions start with ``BEGIN IMMEDIATE`` so that two writers never both read the
+chain head and then fight over the upgrade to a write lock. PostgreSQL writers serialise on
 the ``chain_head`` row (``SELECT ... FOR UPDATE``), taken first in every write transaction, then
 lock accounts in ascending id order: one fixed order, so writers cannot deadlock.
 """
@@ -38,7 +40,13 @@ def create_database_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
+
+
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
+    synchronous = str(kwargs.pop("sqlite_synchronous", "FULL")).upper()
+    if synchronous not in SQLITE_SYNCHRONOUS:
+        raise ValueError(f"sqlite_synchronous must be one of {SQLITE_SYNCHRONOUS}")
     database = make_url(url).database
     if not database or database == ":memory:":
         # One shared connection so an in-memory database survives between transactions.
@@ -58,7 +66,7 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
