@@ -1,23 +1,82 @@
-"""Streaming verification of the journal chain, from a database or an exported file."""
+"""Streaming verification of the journal, from an exported JSON Lines file or from a database.
+
+One pass in ``seq`` order, memory flat (keys go through :class:`~.keys.KeyRegistry`; the only
+other state is one small record per account and per still-pending entry). For every line:
+
+- ``seq`` is the next one (``SEQ_BROKEN`` names the first missing or misplaced seq);
+- ``prev_hash`` is the previous line's ``hash`` and ``hash`` is the SHA-256 of ``prev_hash``
+  and the line's canonical bytes (``JOURNAL_TAMPERED``). The stored line is canonical JSON with
+  the ``hash`` member spliced in, so the fast path hashes the line's own bytes with that member
+  cut out; only a line that does not hash that way is re-serialised (a reformatted but
+  unchanged file still verifies, just slower);
+- the entry is well formed, balances per currency, names open accounts of its currency, links
+  two-phase entries to an outstanding pending entry, and its key is unique.
+
+Against a database, the same pass reads the stored lines joined with the structured columns and
+posting rows and checks that they agree (``ROW_MISMATCH``); then every account's stored posted and
+pending balances are compared with the sums of its postings (``BALANCE_MISMATCH``), the pending
+state table with the journal, the accounts table with the account records, and the chain head
+row with the last entry (``HEAD_MISMATCH``).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from hashlib import sha256
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import case, func, select
-
-from jiaolong_ledger.journal.canonical import GENESIS_HASH, hash_object
-from jiaolong_ledger.money import parse_minor
-from jiaolong_ledger.storage.tables import accounts, postings
+from jiaolong_ledger.audit.keys import KeyRegistry, KeyResolver
+from jiaolong_ledger.errors import JournalTamperedError
+from jiaolong_ledger.journal.canonical import GENESIS_HASH, canonical_bytes
+from jiaolong_ledger.journal.entry import ACCOUNT_RECORD_KINDS, ENTRY_KINDS, TWO_PHASE_KINDS
+from jiaolong_ledger.money import exponent
 
 if TYPE_CHECKING:
     from jiaolong_ledger.ledger import Ledger
 
-FINDINGS_MAX = 1_000
+FINDINGS_MAX: Final = 1_000
+"""Findings kept in a report; later ones are only counted (``findings_total``)."""
+READ_BATCH_BYTES: Final = 1 << 20
+
+JOURNAL_TAMPERED: Final = "JOURNAL_TAMPERED"
+SEQ_BROKEN: Final = "SEQ_BROKEN"
+MALFORMED_ENTRY: Final = "MALFORMED_ENTRY"
+UNBALANCED_ENTRY: Final = "UNBALANCED_ENTRY"
+DUPLICATE_KEY: Final = "DUPLICATE_KEY"
+ACCOUNT_INVALID: Final = "ACCOUNT_INVALID"
+PENDING_INVALID: Final = "PENDING_INVALID"
+ROW_MISMATCH: Final = "ROW_MISMATCH"
+BALANCE_MISMATCH: Final = "BALANCE_MISMATCH"
+HEAD_MISMATCH: Final = "HEAD_MISMATCH"
+
+FINDING_CODES: Final = {
+    JOURNAL_TAMPERED: "hash does not match the entry's content, or prev_hash breaks the chain",
+    SEQ_BROKEN: "seq is not the next one: an entry is missing, duplicated or moved",
+    MALFORMED_ENTRY: "not a journal object of SPEC §5 (bad JSON, member, amount or kind)",
+    UNBALANCED_ENTRY: "debits and credits of an entry differ in some currency",
+    DUPLICATE_KEY: "the same idempotency key appears on two entries",
+    ACCOUNT_INVALID: "a posting names an account that is not open, or in another currency",
+    PENDING_INVALID: "a two-phase entry does not match an outstanding pending entry",
+    ROW_MISMATCH: "database columns or rows disagree with the stored line",
+    BALANCE_MISMATCH: "a stored balance differs from the sum of its postings",
+    HEAD_MISMATCH: "the chain head (stored or expected) is not the last entry",
+}
+
+Progress = Callable[[Iterable[Any], int | None], Iterable[Any]]
+"""Wraps the stream of batches (e.g. a progress bar); gets the batch count when known."""
+
+_HASH_MEMBER: Final = b',"hash":"'
+_HASH_MEMBER_LENGTH: Final = len(_HASH_MEMBER) + 64 + 1
+_ACCOUNT_STATUS_AFTER: Final = {
+    "open_account": "open",
+    "freeze_account": "frozen",
+    "unfreeze_account": "open",
+    "close_account": "closed",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,143 +84,485 @@ class Finding:
     code: str
     seq: int | None
     message: str
+    details: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "seq": self.seq, "message": self.message}
+        return {"code": self.code, "seq": self.seq, "message": self.message, **self.details}
 
 
 @dataclass(slots=True)
 class VerifyReport:
+    """What a verification found. ``ok`` when there is no finding at all."""
+
+    source: str = ""
     entries: int = 0
+    first_seq: int | None = None
     last_seq: int = 0
     last_hash: str = GENESIS_HASH
+    anchored: bool = False
+    """True when the stream was a slice: checked from its first line's seq and prev_hash."""
+    checks: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    findings_total: int = 0
+    first_broken_seq: int | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.findings
+        return self.findings_total == 0
 
-    @property
-    def first_broken_seq(self) -> int | None:
-        seqs = [finding.seq for finding in self.findings if finding.seq is not None]
-        return min(seqs) if seqs else None
-
-    def add(self, code: str, seq: int | None, message: str) -> None:
+    def add(self, code: str, seq: int | None, message: str, **details: Any) -> None:
+        self.findings_total += 1
+        if seq is not None and (self.first_broken_seq is None or seq < self.first_broken_seq):
+            self.first_broken_seq = seq
         if len(self.findings) < FINDINGS_MAX:
-            self.findings.append(Finding(code, seq, message))
+            self.findings.append(Finding(code, seq, message, details))
+
+    def codes(self) -> set[str]:
+        return {finding.code for finding in self.findings}
+
+    def raise_if_broken(self) -> None:
+        """Raise ``JOURNAL_TAMPERED`` naming the first broken seq and the first finding."""
+        if self.ok:
+            return
+        first = self.findings[0]
+        raise JournalTamperedError(
+            f"verification failed: {self.findings_total} finding(s); first broken seq "
+            f"{self.first_broken_seq}; {first.code}: {first.message}",
+            first_broken_seq=self.first_broken_seq,
+            findings=[finding.to_dict() for finding in self.findings[:20]],
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "source": self.source,
             "entries": self.entries,
+            "first_seq": self.first_seq,
             "last_seq": self.last_seq,
             "last_hash": self.last_hash,
+            "anchored": self.anchored,
+            "checks": list(self.checks),
             "first_broken_seq": self.first_broken_seq,
+            "findings_total": self.findings_total,
             "findings": [finding.to_dict() for finding in self.findings],
         }
 
 
-def verify_lines(lines: Iterable[str], report: VerifyReport | None = None) -> VerifyReport:
-    """Recompute the chain, check seq continuity, per-entry balance and key uniqueness."""
-    report = report or VerifyReport()
-    keys: set[str] = set()
-    prev_hash = GENESIS_HASH
-    expected_seq = 1
-    for number, line in enumerate(lines, start=1):
-        try:
-            obj = json.loads(line)
-            seq = int(obj["seq"])
-        except (ValueError, KeyError, TypeError) as error:
-            report.add("JOURNAL_TAMPERED", None, f"line {number}: not a journal entry ({error})")
-            continue
-        if seq != expected_seq:
+@dataclass(slots=True)
+class AccountRecord:
+    currency: str
+    kind: str
+    constraint: str | None
+    status: str
+    opened_seq: int
+
+
+Leg = tuple[str, str, int, str]
+"""(account, side, amount_minor, currency) as written in a line."""
+
+
+def _amount_pattern(exp: int) -> re.Pattern[str]:
+    integer = r"(?:0|[1-9][0-9]*)"
+    return re.compile(integer if exp == 0 else rf"{integer}\.[0-9]{{{exp}}}")
+
+
+class _Amounts:
+    """Canonical amount patterns per currency: ``patterns[currency](text)`` matches or not.
+
+    A currency is looked up in ISO 4217 once; an unknown one maps to None (a malformed posting).
+    """
+
+    def __init__(self) -> None:
+        self.patterns: dict[str, Callable[[str], re.Match[str] | None] | None] = {}
+
+    def learn(self, currency: str) -> Callable[[str], re.Match[str] | None] | None:
+        if currency not in self.patterns:
+            try:
+                self.patterns[currency] = _amount_pattern(exponent(currency)).fullmatch
+            except Exception:  # an unknown currency is remembered, as malformed
+                self.patterns[currency] = None
+        return self.patterns[currency]
+
+
+class JournalChecker:
+    """Feeds lines one at a time; accumulates findings in a :class:`VerifyReport`."""
+
+    def __init__(self, report: VerifyReport, *, anchored: bool = False) -> None:
+        self.report = report
+        self.anchored = anchored
+        report.anchored = anchored
+        report.checks[:] = ["seq", "chain", "shape", "balanced", "keys"]
+        if not anchored:
+            report.checks += ["accounts", "pending"]
+        self.expected_seq = 1
+        self.prev_hash = GENESIS_HASH
+        self.position = 0
+        self.keys = KeyRegistry()
+        self.accounts: dict[str, AccountRecord] = {}
+        self.pending: dict[str, tuple[Leg, ...]] = {}
+        self._amounts = _Amounts()
+
+    # -- the chain -----------------------------------------------------------------------
+
+    def feed(self, line: bytes | str) -> dict[str, Any] | None:
+        """Check one line; returns its object (None when it is not even a JSON object)."""
+        raw = line.encode() if isinstance(line, str) else line
+        raw = raw.strip()
+        self.position += 1
+        report = self.report
+        obj = _parse(raw)
+        if obj is None or type(obj.get("seq")) is not int:
             report.add(
-                "JOURNAL_TAMPERED",
+                MALFORMED_ENTRY,
+                self.expected_seq,
+                f"line {self.position} is not a journal object with an integer seq",
+                line=self.position,
+            )
+            self.expected_seq += 1
+            return None
+        seq: int = obj["seq"]
+        if self.position == 1:
+            self._first(obj, seq)
+        if seq != self.expected_seq:
+            self._seq_broken(seq)
+        self.expected_seq = seq + 1
+        stated = obj.get("hash")
+        if obj.get("prev_hash") != self.prev_hash:
+            report.add(
+                JOURNAL_TAMPERED,
                 seq,
-                f"seq {seq} where {expected_seq} was expected (gap or swap)",
+                f"seq {seq}: prev_hash does not match the hash of the entry before it",
+                expected_prev_hash=self.prev_hash,
             )
-        expected_seq = seq + 1
-        if obj.get("prev_hash") != prev_hash:
-            report.add(
-                "JOURNAL_TAMPERED", seq, "prev_hash does not match the previous entry's hash"
-            )
-        try:
-            recomputed = hash_object({**obj, "prev_hash": obj.get("prev_hash", "")})
-        except (ValueError, TypeError):
-            recomputed = ""
-        if recomputed != obj.get("hash"):
-            report.add("JOURNAL_TAMPERED", seq, "hash does not match the entry's content")
-        prev_hash = str(obj.get("hash"))
-        _check_entry(obj, seq, keys, report)
+        if not _content_hash_ok(raw, obj):
+            report.add(JOURNAL_TAMPERED, seq, f"seq {seq}: hash does not match the content")
+        self.prev_hash = stated if type(stated) is str else ""
+        self._check_entry(obj, seq)
         report.entries += 1
-        report.last_seq, report.last_hash = seq, prev_hash
-    return report
+        report.last_seq = seq
+        report.last_hash = self.prev_hash
+        return obj
 
+    def _first(self, obj: dict[str, Any], seq: int) -> None:
+        self.report.first_seq = seq
+        if self.anchored:
+            self.expected_seq = seq
+            prev = obj.get("prev_hash")
+            self.prev_hash = prev if isinstance(prev, str) else GENESIS_HASH
 
-def _check_entry(obj: dict[str, Any], seq: int, keys: set[str], report: VerifyReport) -> None:
-    key = obj.get("key")
-    if key in keys:
-        report.add("DUPLICATE_KEY", seq, f"key {key!r} appears twice")
-    keys.add(str(key))
-    totals: dict[str, int] = {}
-    try:
-        for posting in obj["postings"]:
-            minor = parse_minor(posting["amount"], posting["currency"])
-            signed = minor if posting["side"] == "debit" else -minor
-            totals[posting["currency"]] = totals.get(posting["currency"], 0) + signed
-    except Exception as error:  # any malformed posting is a finding, not a crash
-        report.add("JOURNAL_TAMPERED", seq, f"malformed posting: {error}")
-        return
-    for currency, difference in sorted(totals.items()):
-        if difference:
-            report.add("UNBALANCED_ENTRY", seq, f"{currency} debits and credits differ")
+    def _seq_broken(self, seq: int) -> None:
+        expected = self.expected_seq
+        if seq > expected:
+            message = f"seq {expected}..{seq - 1} missing (found seq {seq} next)"
+        else:
+            message = f"seq {seq} found where seq {expected} was expected (moved or repeated)"
+        self.report.add(SEQ_BROKEN, min(seq, expected), message, found_seq=seq)
 
+    # -- one entry -----------------------------------------------------------------------
 
-def file_lines(path: str | Path) -> Iterator[str]:
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield line
+    def _check_entry(self, obj: dict[str, Any], seq: int) -> None:
+        key, kind, postings = obj.get("key"), obj.get("kind"), obj.get("postings")
+        if type(key) is not str or not key or type(postings) is not list:
+            self.report.add(MALFORMED_ENTRY, seq, f"seq {seq}: key or postings missing")
+            return
+        self.keys.add(key, self.position)
+        if kind in ACCOUNT_RECORD_KINDS:
+            self._account_record(obj, seq, kind, postings)
+            return
+        status = obj.get("status")
+        if kind not in ENTRY_KINDS or status != ("pending" if kind == "pending" else "posted"):
+            self.report.add(MALFORMED_ENTRY, seq, f"seq {seq}: kind {kind!r} with that status")
+            return
+        # The hot loop: parse, balance and account-check every posting in one pass.
+        totals: dict[str, int] = {}
+        legs: list[Leg] = []
+        accounts = self.accounts if not self.anchored else None
+        amount_patterns, learn = self._amounts.patterns, self._amounts.learn
+        account_problem = False
+        for posting in postings:
+            try:
+                account, side = posting["account"], posting["side"]
+                currency, amount = posting["currency"], posting["amount"]
+                pattern = amount_patterns.get(currency) or learn(currency)
+            except (TypeError, KeyError):
+                pattern = None
+            if (
+                pattern is None
+                or type(amount) is not str
+                or pattern(amount) is None
+                or type(account) is not str
+                or (side != "debit" and side != "credit")
+            ):
+                self._malformed_posting(postings, seq)
+                return
+            minor = int(amount.replace(".", ""))
+            if not minor:
+                self._malformed_posting(postings, seq)
+                return
+            totals[currency] = totals.get(currency, 0) + (minor if side == "debit" else -minor)
+            legs.append((account, side, minor, currency))
+            if accounts is not None:
+                record = accounts.get(account)
+                if record is None or record.currency != currency or record.status == "closed":
+                    account_problem = True
+        if legs:
+            for currency, difference in totals.items():
+                if difference:
+                    self._unbalanced(seq, currency, difference)
+            if account_problem:
+                self._check_accounts(legs, seq)
+        elif kind != "void_pending" and kind != "expire_pending":
+            self.report.add(MALFORMED_ENTRY, seq, f"seq {seq}: a {kind} entry without postings")
+        if accounts is not None and (kind == "pending" or kind in TWO_PHASE_KINDS):
+            self._check_two_phase(obj, seq, kind, key, legs)
 
-
-def verify_file(path: str | Path) -> VerifyReport:
-    return verify_lines(file_lines(path))
-
-
-def verify_database(ledger: Ledger) -> VerifyReport:
-    report = verify_lines(ledger.journal_lines())
-    _check_balances(ledger, report)
-    return report
-
-
-def _check_balances(ledger: Ledger, report: VerifyReport) -> None:
-    amount, is_debit, is_pending = (
-        postings.c.amount_minor,
-        postings.c.is_debit,
-        postings.c.is_pending,
-    )
-    sums = (
-        select(
-            postings.c.account_id,
-            func.sum(case((~is_pending & is_debit, amount), else_=0)).label("dp"),
-            func.sum(case((~is_pending & ~is_debit, amount), else_=0)).label("cp"),
+    def _malformed_posting(self, postings: list[Any], seq: int) -> None:
+        self.report.add(
+            MALFORMED_ENTRY,
+            seq,
+            f"seq {seq}: a posting is not a canonical positive amount with account, side and "
+            "a known currency",
+            postings=len(postings),
         )
-        .group_by(postings.c.account_id)
-        .subquery()
-    )
-    query = select(
-        accounts.c.code,
-        accounts.c.debits_posted_minor,
-        accounts.c.credits_posted_minor,
-        func.coalesce(sums.c.dp, 0),
-        func.coalesce(sums.c.cp, 0),
-    ).outerjoin(sums, sums.c.account_id == accounts.c.id)
-    with ledger.engine.connect() as connection:
-        for code, stored_debits, stored_credits, debits, credits in connection.execute(query):
-            if (stored_debits, stored_credits) != (int(debits), int(credits)):
-                report.add(
-                    "BALANCE_MISMATCH",
-                    None,
-                    f"account {code}: stored posted balance {stored_debits}/{stored_credits} "
-                    f"!= sum of postings {debits}/{credits} (minor units, debits/credits)",
+
+    def _unbalanced(self, seq: int, currency: str, difference: int) -> None:
+        self.report.add(
+            UNBALANCED_ENTRY,
+            seq,
+            f"seq {seq}: {currency} debits exceed credits by {difference} minor units",
+            currency=currency,
+            difference_minor=difference,
+        )
+
+    def _check_accounts(self, legs: list[Leg], seq: int) -> None:
+        accounts = self.accounts
+        for account, _, _, currency in legs:
+            record = accounts.get(account)
+            if record is not None and record.currency == currency and record.status != "closed":
+                continue
+            if record is None:
+                problem = "was never opened"
+            elif record.currency != currency:
+                problem = f"holds {record.currency}, not {currency}"
+            else:
+                problem = "is closed"
+            self.report.add(
+                ACCOUNT_INVALID, seq, f"seq {seq}: account {account} {problem}", account=account
+            )
+
+    def _account_record(
+        self, obj: dict[str, Any], seq: int, kind: str, postings: list[Any]
+    ) -> None:
+        account = obj.get("account")
+        if postings or not isinstance(account, dict) or not isinstance(account.get("code"), str):
+            self.report.add(MALFORMED_ENTRY, seq, f"seq {seq}: malformed {kind} record")
+            return
+        code = account["code"]
+        record = self.accounts.get(code)
+        if kind == "open_account":
+            if record is not None and not self.anchored:
+                self.report.add(
+                    ACCOUNT_INVALID, seq, f"seq {seq}: account {code} opened twice", account=code
                 )
+            self.accounts[code] = AccountRecord(
+                str(account.get("currency")),
+                str(account.get("kind")),
+                account.get("constraint"),
+                "open",
+                seq,
+            )
+        elif record is not None:
+            record.status = _ACCOUNT_STATUS_AFTER[kind]
+        elif not self.anchored:
+            self.report.add(
+                ACCOUNT_INVALID, seq, f"seq {seq}: {kind} of an account never opened", account=code
+            )
+
+    def _check_two_phase(
+        self, obj: dict[str, Any], seq: int, kind: str, key: str, legs: list[Leg]
+    ) -> None:
+        if kind == "pending":
+            self.pending[key] = tuple(legs)
+            return
+        pending_key = obj.get("pending_key")
+        held = self.pending.pop(pending_key, None) if isinstance(pending_key, str) else None
+        if held is None:
+            self.report.add(
+                PENDING_INVALID,
+                seq,
+                f"seq {seq}: {kind} names {pending_key!r}, which is not an outstanding "
+                "pending entry",
+                pending_key=pending_key,
+            )
+            return
+        if kind != "post_pending":
+            return
+        same_shape = len(held) == len(legs) and all(
+            (a[0], a[1], a[3]) == (b[0], b[1], b[3]) and b[2] <= a[2]
+            for a, b in zip(held, legs, strict=True)
+        )
+        if not same_shape:
+            self.report.add(
+                PENDING_INVALID,
+                seq,
+                f"seq {seq}: post_pending does not post (at most) the legs of {pending_key!r}",
+                pending_key=pending_key,
+            )
+
+    # -- the end -------------------------------------------------------------------------
+
+    def finish(self, resolve: KeyResolver | None, expected_head: str | None = None) -> None:
+        try:
+            if resolve is None:
+                candidates = self.keys.candidate_positions()
+                if candidates:
+                    self.report.add(
+                        DUPLICATE_KEY,
+                        None,
+                        f"{len(candidates)} entries share a key hash (stream not re-readable "
+                        "to name them)",
+                    )
+            else:
+                for key, seqs in self.keys.duplicates(resolve):
+                    later = [seq for seq in seqs[1:] if seq is not None]
+                    self.report.add(
+                        DUPLICATE_KEY,
+                        later[0] if later else None,
+                        f"key {key!r} appears on seq {', '.join(str(s) for s in seqs)}",
+                        key=key,
+                        seqs=seqs,
+                    )
+        finally:
+            self.keys.close()
+        if expected_head is not None and expected_head != self.report.last_hash:
+            self.report.add(
+                HEAD_MISMATCH,
+                self.report.last_seq + 1,
+                f"the last entry's hash {self.report.last_hash} is not the expected head "
+                f"{expected_head} (entries missing or rewritten at the end)",
+                expected_head=expected_head,
+            )
+
+
+_decode = json.JSONDecoder().raw_decode
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    """The line's JSON object, or None (not UTF-8, not JSON, trailing text, not an object)."""
+    try:
+        text = raw.decode()
+        obj, end = _decode(text)
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None
+    if type(obj) is not dict or (end != len(text) and text[end:].strip()):
+        return None
+    return obj
+
+
+def _content_hash_ok(raw: bytes, obj: dict[str, Any]) -> bool:
+    stated, prev = obj.get("hash"), obj.get("prev_hash")
+    if type(stated) is not str or type(prev) is not str:
+        return False
+    try:
+        prev_bytes = bytes.fromhex(prev)
+    except ValueError:
+        return False
+    if len(prev_bytes) != 32:
+        return False
+    at = raw.find(_HASH_MEMBER)
+    end = at + _HASH_MEMBER_LENGTH
+    # The stored line is the canonical body with the hash member spliced in: hash its bytes.
+    if (
+        at > 0
+        and raw[end - 65 : end] == stated.encode() + b'"'
+        and sha256(prev_bytes + raw[:at] + raw[end:]).hexdigest() == stated
+    ):
+        return True
+    body = {name: value for name, value in obj.items() if name != "hash"}
+    try:
+        return sha256(prev_bytes + canonical_bytes(body)).hexdigest() == stated
+    except (TypeError, ValueError):
+        return False
+
+
+# -- sources -------------------------------------------------------------------------------
+
+
+def _identity(batches: Iterable[Any], _total: int | None) -> Iterable[Any]:
+    return batches
+
+
+def verify_lines(
+    lines: Iterable[str | bytes],
+    report: VerifyReport | None = None,
+    *,
+    anchored: bool = False,
+    expected_head: str | None = None,
+) -> VerifyReport:
+    """Verify JSON Lines given as an iterable (re-iterable if duplicates are to be named)."""
+    report = report if report is not None else VerifyReport(source="lines")
+    checker = JournalChecker(report, anchored=anchored)
+    for line in lines:
+        if line.strip():
+            checker.feed(line)
+    resolver = None if iter(lines) is lines else _resolver(lambda: iter(lines))
+    checker.finish(resolver, expected_head)
+    return report
+
+
+def _resolver(reopen: Callable[[], Iterator[str | bytes]]) -> KeyResolver:
+    def resolve(positions: set[int]) -> dict[int, tuple[int | None, str]]:
+        found: dict[int, tuple[int | None, str]] = {}
+        position = 0
+        for line in reopen():
+            if not line.strip():
+                continue
+            position += 1
+            if position in positions:
+                try:
+                    obj = json.loads(line)
+                    found[position] = (obj.get("seq"), str(obj["key"]))
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    continue
+        return found
+
+    return resolve
+
+
+def file_batches(path: str | Path) -> Iterator[list[bytes]]:
+    """The file's non-blank lines as bytes, in batches of about a megabyte."""
+    with open(path, "rb") as handle:
+        while batch := handle.readlines(READ_BATCH_BYTES):
+            yield [line for line in batch if line.strip()]
+
+
+def file_lines(path: str | Path) -> Iterator[bytes]:
+    for batch in file_batches(path):
+        yield from batch
+
+
+def verify_file(
+    path: str | Path,
+    *,
+    anchored: bool = False,
+    expected_head: str | None = None,
+    progress: Progress | None = None,
+) -> VerifyReport:
+    """Verify an exported JSON Lines journal, streaming. ``anchored`` accepts a slice."""
+    report = VerifyReport(source=str(path))
+    checker = JournalChecker(report, anchored=anchored)
+    size = Path(path).stat().st_size if str(path) != "-" else 0
+    total = max(1, -(-size // READ_BATCH_BYTES)) if size else None
+    feed = checker.feed
+    for batch in (progress or _identity)(file_batches(path), total):
+        for line in batch:
+            feed(line)
+    checker.finish(_resolver(lambda: file_lines(path)), expected_head)
+    return report
+
+
+def verify_database(ledger: Ledger, *, progress: Progress | None = None) -> VerifyReport:
+    """Verify the journal stored in ``ledger``'s database and its balances."""
+    from jiaolong_ledger.audit.verify_db import verify_database as run
+
+    return run(ledger, progress=progress)
