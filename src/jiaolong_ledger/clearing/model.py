@@ -1,0 +1,443 @@
+"""Clearing values: participants, obligations, cycles, positions, instructions and the report.
+
+All frozen dataclasses; amounts are integer minor units (``*_minor``) with a ``Money`` view where
+a caller wants one. :class:`CycleReport` round-trips through ``to_dict``/``from_dict`` so a
+settled cycle's report is stored as JSON and read back unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, Final
+
+from moneyed import Money
+
+from jiaolong_ledger.money import format_minor, minor_to_money, parse_minor
+
+PLATFORM: Final = "platform"
+"""The exchange itself as a participant: the payee of platform fees."""
+
+EFFICIENCY_EXPONENT: Final = Decimal("0.0001")
+
+
+def default_settlement_account(participant: str, currency: str) -> str:
+    """``participant:<name>:cash:<CCY>``; the platform settles into ``platform:fees:<CCY>``."""
+    if participant == PLATFORM:
+        return f"platform:fees:{currency}"
+    return f"participant:{participant}:cash:{currency}"
+
+
+def clearing_account(currency: str) -> str:
+    """The per-currency transit account: payers pay in, payees are paid out, zero afterwards."""
+    return f"clearing:settlement:{currency}"
+
+
+def _timestamp(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse_timestamp(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    name: str
+    settlement_currency: str
+    accounts: Mapping[str, str] = field(default_factory=dict)
+    """Settlement accounts that differ from the default, by currency."""
+    legal_name: str | None = None
+    country: str | None = None
+    iban: str | None = None
+    bic: str | None = None
+    other_id: str | None = None
+
+    def settlement_account(self, currency: str) -> str:
+        return self.accounts.get(currency) or default_settlement_account(self.name, currency)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "settlement_currency": self.settlement_currency,
+            "accounts": dict(self.accounts),
+            "legal_name": self.legal_name,
+            "country": self.country,
+            "iban": self.iban,
+            "bic": self.bic,
+            "other_id": self.other_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ObligationRequest:
+    """What a submitter asks: ``payer`` owes ``payee`` ``amount``, identified by ``reference``."""
+
+    payer: str
+    payee: str
+    amount: Money
+    reference: str
+    settlement_currency: str | None = None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Obligation:
+    reference: str
+    cycle_id: int
+    payer: str
+    payee: str
+    amount_minor: int
+    currency: str
+    settlement_currency: str
+    submitted_at: datetime
+    first_cycle_id: int
+
+    @property
+    def amount(self) -> Money:
+        return minor_to_money(self.amount_minor, self.currency)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference,
+            "cycle": self.cycle_id,
+            "first_cycle": self.first_cycle_id,
+            "payer": self.payer,
+            "payee": self.payee,
+            "amount": format_minor(self.amount_minor, self.currency),
+            "currency": self.currency,
+            "settlement_currency": self.settlement_currency,
+            "submitted_at": self.submitted_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    accepted: int
+    duplicates: int
+    cycles: Mapping[int, int]
+    """Obligations of this call per cycle they belong to (duplicates: the cycle they were in)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "cycles": {str(cycle): count for cycle, count in sorted(self.cycles.items())},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    id: int
+    status: str
+    opened_at: datetime
+    cutoff_at: datetime | None
+    settled_at: datetime | None
+    obligations: int
+    """Obligations now in the cycle (for a frozen cycle: the count fixed at cut-off)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cycle": self.id,
+            "status": self.status,
+            "opened_at": _timestamp(self.opened_at),
+            "cutoff_at": _timestamp(self.cutoff_at),
+            "settled_at": _timestamp(self.settled_at),
+            "obligations": self.obligations,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A participant's multilateral position in one currency: received - paid."""
+
+    participant: str
+    currency: str
+    paid_minor: int
+    received_minor: int
+    settlement_currency: str | None = None
+    settlement_value_minor: int | None = None
+    """The position valued in the participant's settlement currency (when conversion was asked)."""
+
+    @property
+    def net_minor(self) -> int:
+        return self.received_minor - self.paid_minor
+
+    @property
+    def net(self) -> Money:
+        return minor_to_money(self.net_minor, self.currency)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "participant": self.participant,
+            "currency": self.currency,
+            "paid": format_minor(self.paid_minor, self.currency),
+            "received": format_minor(self.received_minor, self.currency),
+            "net": format_minor(self.net_minor, self.currency),
+        }
+        if self.settlement_currency is not None and self.settlement_value_minor is not None:
+            out["settlement_currency"] = self.settlement_currency
+            out["settlement_value"] = format_minor(
+                self.settlement_value_minor, self.settlement_currency
+            )
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Position:
+        currency = data["currency"]
+        settlement_currency = data.get("settlement_currency")
+        value = data.get("settlement_value")
+        return cls(
+            participant=data["participant"],
+            currency=currency,
+            paid_minor=parse_minor(data["paid"], currency),
+            received_minor=parse_minor(data["received"], currency),
+            settlement_currency=settlement_currency,
+            settlement_value_minor=(
+                parse_minor(value, settlement_currency)
+                if value is not None and settlement_currency
+                else None
+            ),
+        )
+
+
+def netting_efficiency(gross_minor: int, net_minor: int) -> Decimal | None:
+    """``1 - net/gross`` to four decimals (half-even); ``None`` when nothing was owed."""
+    if gross_minor == 0:
+        return None
+    return (1 - Decimal(net_minor) / Decimal(gross_minor)).quantize(
+        EFFICIENCY_EXPONENT, rounding=ROUND_HALF_EVEN
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencySummary:
+    currency: str
+    obligations: int
+    gross_minor: int
+    net_minor: int
+    participants: int
+    instruction_method: str = "none"
+    instruction_count: int = 0
+
+    @property
+    def efficiency(self) -> Decimal | None:
+        return netting_efficiency(self.gross_minor, self.net_minor)
+
+    def to_dict(self) -> dict[str, Any]:
+        efficiency = self.efficiency
+        return {
+            "currency": self.currency,
+            "obligations": self.obligations,
+            "gross": format_minor(self.gross_minor, self.currency),
+            "net": format_minor(self.net_minor, self.currency),
+            "efficiency": str(efficiency) if efficiency is not None else None,
+            "participants": self.participants,
+            "instruction_method": self.instruction_method,
+            "instruction_count": self.instruction_count,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CurrencySummary:
+        currency = data["currency"]
+        return cls(
+            currency=currency,
+            obligations=int(data["obligations"]),
+            gross_minor=parse_minor(data["gross"], currency),
+            net_minor=parse_minor(data["net"], currency),
+            participants=int(data["participants"]),
+            instruction_method=data["instruction_method"],
+            instruction_count=int(data["instruction_count"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """A participant removed by the unwind because it could not fund a net debit."""
+
+    participant: str
+    round: int
+    currency: str
+    account: str
+    required_minor: int
+    available_minor: int
+    obligations_carried: int = 0
+
+    @property
+    def shortfall_minor(self) -> int:
+        return self.required_minor - self.available_minor
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"net debit {format_minor(self.required_minor, self.currency)} {self.currency} "
+            f"exceeds available {format_minor(self.available_minor, self.currency)} "
+            f"{self.currency} on {self.account}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "participant": self.participant,
+            "round": self.round,
+            "currency": self.currency,
+            "account": self.account,
+            "required": format_minor(self.required_minor, self.currency),
+            "available": format_minor(self.available_minor, self.currency),
+            "shortfall": format_minor(self.shortfall_minor, self.currency),
+            "obligations_carried": self.obligations_carried,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Exclusion:
+        currency = data["currency"]
+        return cls(
+            participant=data["participant"],
+            round=int(data["round"]),
+            currency=currency,
+            account=data["account"],
+            required_minor=parse_minor(data["required"], currency),
+            available_minor=parse_minor(data["available"], currency),
+            obligations_carried=int(data["obligations_carried"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Instruction:
+    """One settlement transfer: ``payer`` pays ``payee`` ``amount_minor`` of ``currency``."""
+
+    payer: str
+    payee: str
+    currency: str
+    amount_minor: int
+
+    @property
+    def amount(self) -> Money:
+        return minor_to_money(self.amount_minor, self.currency)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "payer": self.payer,
+            "payee": self.payee,
+            "currency": self.currency,
+            "amount": format_minor(self.amount_minor, self.currency),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Instruction:
+        currency = data["currency"]
+        return cls(
+            payer=data["payer"],
+            payee=data["payee"],
+            currency=currency,
+            amount_minor=parse_minor(data["amount"], currency),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FixingRate:
+    """A rate the cycle used: ``rate`` units of ``quote`` per 1 ``base`` at the cut-off."""
+
+    base: str
+    quote: str
+    rate: Decimal
+    as_of: datetime
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "base": self.base,
+            "quote": self.quote,
+            "rate": str(self.rate),
+            "as_of": self.as_of.isoformat(),
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FixingRate:
+        return cls(
+            base=data["base"],
+            quote=data["quote"],
+            rate=Decimal(data["rate"]),
+            as_of=datetime.fromisoformat(data["as_of"]),
+            source=data["source"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    """What a settlement run computed (and, unless ``dry_run``, posted)."""
+
+    cycle_id: int
+    status: str
+    dry_run: bool
+    cutoff_at: datetime | None
+    settled_at: datetime | None
+    currencies: tuple[CurrencySummary, ...]
+    positions: tuple[Position, ...]
+    exclusions: tuple[Exclusion, ...]
+    instructions: tuple[Instruction, ...]
+    rounds: int
+    obligations_settled: int
+    obligations_carried: int
+    carried_to_cycle: int | None
+    entry_keys: tuple[str, ...] = ()
+    rates: tuple[FixingRate, ...] = ()
+
+    def currency(self, code: str) -> CurrencySummary:
+        for summary in self.currencies:
+            if summary.currency == code:
+                return summary
+        raise KeyError(code)
+
+    def position(self, participant: str, currency: str) -> Position | None:
+        for position in self.positions:
+            if position.participant == participant and position.currency == currency:
+                return position
+        return None
+
+    @property
+    def excluded(self) -> tuple[str, ...]:
+        return tuple(exclusion.participant for exclusion in self.exclusions)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cycle": self.cycle_id,
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "cutoff_at": _timestamp(self.cutoff_at),
+            "settled_at": _timestamp(self.settled_at),
+            "currencies": [summary.to_dict() for summary in self.currencies],
+            "positions": [position.to_dict() for position in self.positions],
+            "excluded": [exclusion.to_dict() for exclusion in self.exclusions],
+            "instructions": [instruction.to_dict() for instruction in self.instructions],
+            "instruction_count": len(self.instructions),
+            "rounds": self.rounds,
+            "obligations_settled": self.obligations_settled,
+            "obligations_carried": self.obligations_carried,
+            "carried_to_cycle": self.carried_to_cycle,
+            "entry_keys": list(self.entry_keys),
+            "rates": [rate.to_dict() for rate in self.rates],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CycleReport:
+        return cls(
+            cycle_id=int(data["cycle"]),
+            status=data["status"],
+            dry_run=bool(data["dry_run"]),
+            cutoff_at=_parse_timestamp(data["cutoff_at"]),
+            settled_at=_parse_timestamp(data["settled_at"]),
+            currencies=tuple(CurrencySummary.from_dict(item) for item in data["currencies"]),
+            positions=tuple(Position.from_dict(item) for item in data["positions"]),
+            exclusions=tuple(Exclusion.from_dict(item) for item in data["excluded"]),
+            instructions=tuple(Instruction.from_dict(item) for item in data["instructions"]),
+            rounds=int(data["rounds"]),
+            obligations_settled=int(data["obligations_settled"]),
+            obligations_carried=int(data["obligations_carried"]),
+            carried_to_cycle=data["carried_to_cycle"],
+            entry_keys=tuple(data["entry_keys"]),
+            rates=tuple(FixingRate.from_dict(item) for item in data["rates"]),
+        )

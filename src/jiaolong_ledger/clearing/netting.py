@@ -1,0 +1,165 @@
+"""Multilateral netting, aggregated in SQL where the obligations are stored.
+
+Two ``GROUP BY participant, currency`` queries (what each payer pays, what each payee receives)
+run as scans of the covering indexes, so netting a million obligations is two index scans and a
+few thousand result rows, on SQLite or PostgreSQL. Obligations that settle in another currency
+(``settlement_currency != currency``) are grouped per payer, payee and currency pair instead and
+converted once per group at the cycle's fixing rate: the payer's debit and the payee's credit
+come from the same rounded amount, so positions still sum to zero in every currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, func, select
+
+from jiaolong_ledger.clearing.model import CurrencySummary, FixingRate, Position
+from jiaolong_ledger.clearing.tables import clearing_obligations
+from jiaolong_ledger.money import round_to_minor
+
+RateLookup = Callable[[str, str], FixingRate]
+"""``(base, quote) -> FixingRate`` at the cycle's fixing instant."""
+
+
+@dataclass(frozen=True, slots=True)
+class Netting:
+    """Net positions of one cycle (without the participants in ``excluded``)."""
+
+    cycle_id: int
+    positions: Mapping[tuple[int, str], Position]
+    """By (participant id, currency)."""
+    summaries: Mapping[str, CurrencySummary]
+    excluded: frozenset[int]
+
+    @property
+    def obligations(self) -> int:
+        return sum(summary.obligations for summary in self.summaries.values())
+
+    def nets(self, currency: str) -> dict[str, int]:
+        """Participant name -> net position (minor units) in ``currency``, zeros left out."""
+        return {
+            position.participant: position.net_minor
+            for (_, position_currency), position in self.positions.items()
+            if position_currency == currency and position.net_minor != 0
+        }
+
+
+class _Accumulator:
+    def __init__(self) -> None:
+        self.paid: dict[tuple[int, str], int] = {}
+        self.received: dict[tuple[int, str], int] = {}
+        self.gross: dict[str, int] = {}
+        self.counts: dict[str, int] = {}
+
+    def pay(self, participant_id: int, currency: str, amount_minor: int, count: int) -> None:
+        key = (participant_id, currency)
+        self.paid[key] = self.paid.get(key, 0) + amount_minor
+        self.gross[currency] = self.gross.get(currency, 0) + amount_minor
+        self.counts[currency] = self.counts.get(currency, 0) + count
+
+    def receive(self, participant_id: int, currency: str, amount_minor: int) -> None:
+        key = (participant_id, currency)
+        self.received[key] = self.received.get(key, 0) + amount_minor
+
+
+def _filters(cycle_id: int, excluded: Collection[int]) -> list[ColumnElement[bool]]:
+    o = clearing_obligations
+    filters: list[ColumnElement[bool]] = [o.c.cycle_id == cycle_id]
+    if excluded:
+        ordered = sorted(excluded)
+        filters += [o.c.payer_id.not_in(ordered), o.c.payee_id.not_in(ordered)]
+    return filters
+
+
+def _same_currency(connection: Connection, filters: list[Any], acc: _Accumulator) -> None:
+    o = clearing_obligations
+    same = o.c.settlement_currency == o.c.currency
+    paid = (
+        select(o.c.payer_id, o.c.currency, func.sum(o.c.amount_minor), func.count())
+        .where(and_(*filters, same))
+        .group_by(o.c.payer_id, o.c.currency)
+    )
+    for payer_id, currency, total, count in connection.execute(paid):
+        acc.pay(int(payer_id), currency, int(total), int(count))
+    received = (
+        select(o.c.payee_id, o.c.currency, func.sum(o.c.amount_minor))
+        .where(and_(*filters, same))
+        .group_by(o.c.payee_id, o.c.currency)
+    )
+    for payee_id, currency, total in connection.execute(received):
+        acc.receive(int(payee_id), currency, int(total))
+
+
+def convert_minor(amount_minor: int, base: str, rate: FixingRate) -> int:
+    """``amount_minor`` of ``base`` in ``rate.quote`` minor units, rounded half-even once."""
+    from jiaolong_ledger.money import minor_to_decimal
+
+    value: Decimal = minor_to_decimal(amount_minor, base) * rate.rate
+    return round_to_minor(value, rate.quote, ROUND_HALF_EVEN)
+
+
+def _converted(
+    connection: Connection, filters: list[Any], acc: _Accumulator, rate_for: RateLookup | None
+) -> None:
+    o = clearing_obligations
+    query = (
+        select(
+            o.c.payer_id,
+            o.c.payee_id,
+            o.c.currency,
+            o.c.settlement_currency,
+            func.sum(o.c.amount_minor),
+            func.count(),
+        )
+        .where(and_(*filters, o.c.settlement_currency != o.c.currency))
+        .group_by(o.c.payer_id, o.c.payee_id, o.c.currency, o.c.settlement_currency)
+        .order_by(o.c.payer_id, o.c.payee_id, o.c.currency, o.c.settlement_currency)
+    )
+    for payer_id, payee_id, currency, settlement_currency, total, count in connection.execute(
+        query
+    ):
+        if rate_for is None:
+            raise AssertionError("obligations to convert but no rate lookup was given")
+        amount = convert_minor(int(total), currency, rate_for(currency, settlement_currency))
+        acc.pay(int(payer_id), settlement_currency, amount, int(count))
+        acc.receive(int(payee_id), settlement_currency, amount)
+
+
+def net(
+    connection: Connection,
+    cycle_id: int,
+    names: Mapping[int, str],
+    *,
+    excluded: Collection[int] = (),
+    rate_for: RateLookup | None = None,
+) -> Netting:
+    """Positions per participant and currency of cycle ``cycle_id``, minus ``excluded``."""
+    filters = _filters(cycle_id, excluded)
+    acc = _Accumulator()
+    _same_currency(connection, filters, acc)
+    _converted(connection, filters, acc, rate_for)
+    positions = {
+        key: Position(
+            participant=names[key[0]],
+            currency=key[1],
+            paid_minor=acc.paid.get(key, 0),
+            received_minor=acc.received.get(key, 0),
+        )
+        for key in sorted(set(acc.paid) | set(acc.received), key=lambda k: (k[1], names[k[0]]))
+    }
+    summaries = {}
+    for currency in sorted(acc.gross):
+        nets = [p.net_minor for (_, c), p in positions.items() if c == currency]
+        assert sum(nets) == 0, f"{currency} positions do not sum to zero"
+        summaries[currency] = CurrencySummary(
+            currency=currency,
+            obligations=acc.counts[currency],
+            gross_minor=acc.gross[currency],
+            net_minor=-sum(n for n in nets if n < 0),
+            participants=len(nets),
+        )
+    return Netting(cycle_id, positions, summaries, frozenset(excluded))

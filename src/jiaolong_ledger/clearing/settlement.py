@@ -1,0 +1,512 @@
+"""A settlement run: lock, net, funding check with unwind, instructions, post, record.
+
+The whole run is ONE database transaction (``Ledger.transaction()``): the funding check reads the
+payers' balances under the same locks the postings take, so nobody can drain an account between
+the check and the pay-in; the postings, the carrying of excluded obligations to the open cycle
+and the cycle's status and report commit together or not at all. Entry keys are derived from the
+cycle (``clearing/cycle-<n>/<CCY>/pay-in/<k>``), so even a second run racing past the status check
+could not post twice: the journal's idempotency would return the first run's entries.
+
+Per currency, payers' settlement accounts are debited into ``clearing:settlement:<CCY>`` (pay-in)
+and payees' accounts credited out of it (pay-out), at most ``PAYMENTS_PER_ENTRY_MAX`` participants
+per entry; the clearing account ends where it started (zero), which the run asserts.
+
+A dry run computes the same report on a read-only connection (one snapshot on PostgreSQL) and
+writes nothing.
+
+:class:`SettlementRun` is iterable: it yields stage names as it goes (the CLI's progress bar) and
+holds the report when done.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from sqlalchemy import Connection, func, or_, select, update
+
+from jiaolong_ledger.accounts.model import Balance
+from jiaolong_ledger.clearing import cycles, participants
+from jiaolong_ledger.clearing.funding import choose, shortfalls
+from jiaolong_ledger.clearing.instructions import minimal_transfers
+from jiaolong_ledger.clearing.model import (
+    PLATFORM,
+    CycleReport,
+    Exclusion,
+    FixingRate,
+    Instruction,
+    Participant,
+    Position,
+    clearing_account,
+    default_settlement_account,
+)
+from jiaolong_ledger.clearing.netting import Netting, RateLookup, convert_minor, net
+from jiaolong_ledger.clearing.tables import (
+    CYCLE_OPEN,
+    CYCLE_SETTLED,
+    clearing_cycles,
+    clearing_obligations,
+)
+from jiaolong_ledger.errors import (
+    CurrencyMismatchError,
+    CycleAlreadySettledError,
+    CycleNotFrozenError,
+)
+from jiaolong_ledger.journal.entry import Entry, credit, debit
+from jiaolong_ledger.logs import get_logger
+from jiaolong_ledger.money import minor_to_money
+from jiaolong_ledger.storage.tables import accounts
+
+if TYPE_CHECKING:
+    from jiaolong_ledger.journal.engine import Transaction
+    from jiaolong_ledger.ledger import Ledger
+
+log = get_logger("jiaolong_ledger.clearing")
+
+PAYMENTS_PER_ENTRY_MAX: Final = 200
+"""Participant legs per settlement entry (the journal allows 256 postings per entry)."""
+
+SETTLE_STAGES: Final = ("lock", "net", "fund", "instruct", "post", "record")
+DRY_RUN_STAGES: Final = ("lock", "net", "fund", "instruct")
+
+
+class Balances(Protocol):
+    def available(self, codes: Iterable[str]) -> Mapping[str, Balance]: ...
+
+
+class LockedBalances:
+    """Balances as they stand inside the settlement transaction (locked on PostgreSQL)."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+
+    def available(self, codes: Iterable[str]) -> Mapping[str, Balance]:
+        states = self.tx.lock_accounts(codes)
+        return {code: state.balance() for code, state in states.items()}
+
+
+class ReadBalances:
+    """Balances read without locks (dry run)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.cache: dict[str, Balance] = {}
+
+    def available(self, codes: Iterable[str]) -> Mapping[str, Balance]:
+        wanted = sorted({code for code in codes if code not in self.cache})
+        for start in range(0, len(wanted), 2_000):
+            query = select(accounts).where(accounts.c.code.in_(wanted[start : start + 2_000]))
+            for row in self.connection.execute(query):
+                self.cache[row.code] = Balance(
+                    row.code,
+                    row.currency,
+                    row.kind,
+                    int(row.debits_posted_minor),
+                    int(row.credits_posted_minor),
+                    int(row.debits_pending_minor),
+                    int(row.credits_pending_minor),
+                )
+        return self.cache
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    netting: Netting
+    exclusions: tuple[Exclusion, ...]
+    rounds: int
+    instructions: tuple[Instruction, ...]
+    methods: Mapping[str, str]
+
+
+class RateBook:
+    """The cycle's fixing: one rate per currency pair, looked up once at ``fixing_at``."""
+
+    def __init__(self, ledger: Ledger, fixing_at: datetime) -> None:
+        self.ledger = ledger
+        self.fixing_at = fixing_at
+        self.used: dict[tuple[str, str], FixingRate] = {}
+
+    def __call__(self, base: str, quote: str) -> FixingRate:
+        key = (base, quote)
+        if key not in self.used:
+            found = self.ledger.fx.rate(base, quote, at=self.fixing_at)
+            self.used[key] = FixingRate(base, quote, found.rate, found.as_of, found.source)
+        return self.used[key]
+
+
+def _available_minor(balances: Mapping[str, Balance], code: str, currency: str) -> int:
+    balance = balances.get(code)
+    if balance is None:
+        return 0
+    if balance.currency != currency:
+        raise CurrencyMismatchError(
+            f"settlement account {code!r} holds {balance.currency}, not {currency}",
+            account=code,
+            account_currency=balance.currency,
+            posting_currency=currency,
+        )
+    return balance.available_minor
+
+
+def plan_settlement(
+    connection: Connection,
+    cycle_id: int,
+    roster: Mapping[int, Participant],
+    balances: Balances,
+    rate_for: RateLookup,
+) -> Generator[str, None, Plan]:
+    """Net, check funding and unwind until every remaining payer can fund; then instruct."""
+    names = {participant_id: p.name for participant_id, p in roster.items()}
+
+    def account_for(participant_id: int, currency: str) -> str:
+        return roster[participant_id].settlement_account(currency)
+
+    excluded: dict[int, Exclusion] = {}
+    rounds = 0
+    while True:
+        rounds += 1
+        assert rounds <= len(roster) + 1, "unwind did not converge"
+        netting = net(connection, cycle_id, names, excluded=excluded.keys(), rate_for=rate_for)
+        if rounds == 1:
+            yield "net"
+        payers = [(pid, ccy) for (pid, ccy), p in netting.positions.items() if p.net_minor < 0]
+        found = balances.available(account_for(pid, ccy) for pid, ccy in payers)
+        available = {
+            account_for(pid, ccy): _available_minor(found, account_for(pid, ccy), ccy)
+            for pid, ccy in payers
+        }
+        short = shortfalls(netting, account_for, available)
+        if not short:
+            break
+        worst = choose(short)
+        excluded[worst.participant_id] = Exclusion(
+            worst.participant,
+            rounds,
+            worst.currency,
+            worst.account,
+            worst.required_minor,
+            worst.available_minor,
+        )
+        log.info("clearing_excluded", cycle=cycle_id, participant=worst.participant, round=rounds)
+    yield "fund"
+    instructions: list[Instruction] = []
+    methods: dict[str, str] = {}
+    for currency in netting.summaries:
+        transfers, methods[currency] = minimal_transfers(netting.nets(currency))
+        instructions += [Instruction(a, b, currency, amount) for a, b, amount in transfers]
+    yield "instruct"
+    return Plan(netting, tuple(excluded.values()), rounds, tuple(instructions), methods)
+
+
+def _legs(cycle_id: int, currency: str, leg: str, parties: list[tuple[str, int]]) -> list[Entry]:
+    """Pay-in (``parties`` debited, clearing credited) or pay-out entries, in chunks."""
+    hub = clearing_account(currency)
+    entries = []
+    for number, start in enumerate(range(0, len(parties), PAYMENTS_PER_ENTRY_MAX), start=1):
+        chunk = parties[start : start + PAYMENTS_PER_ENTRY_MAX]
+        total = minor_to_money(sum(amount for _, amount in chunk), currency)
+        legs = [
+            (debit if leg == "pay-in" else credit)(account, minor_to_money(amount, currency))
+            for account, amount in chunk
+        ]
+        hub_leg = credit(hub, total) if leg == "pay-in" else debit(hub, total)
+        entries.append(
+            Entry(
+                key=f"clearing/cycle-{cycle_id}/{currency}/{leg}/{number}",
+                kind="settlement",
+                description=f"clearing cycle {cycle_id}: {currency} {leg} {number}",
+                metadata={"cycle": cycle_id, "currency": currency, "leg": leg},
+                postings=[*legs, hub_leg] if leg == "pay-in" else [hub_leg, *legs],
+            )
+        )
+    return entries
+
+
+def _ensure_accounts(tx: Transaction, plan: Plan, roster: Mapping[int, Participant]) -> None:
+    payees = [
+        (roster[pid], currency)
+        for (pid, currency), position in plan.netting.positions.items()
+        if position.net_minor > 0
+    ]
+    tx.lock_accounts(
+        [clearing_account(c) for c in plan.netting.summaries]
+        + [p.settlement_account(c) for p, c in payees]
+    )
+    for currency in plan.netting.summaries:
+        tx.ensure_account(clearing_account(currency), currency, "liability")
+    for participant, currency in payees:
+        code = participant.settlement_account(currency)
+        if code != default_settlement_account(participant.name, currency):
+            continue  # a registered account must exist; posting says so if it does not
+        if participant.name == PLATFORM:
+            tx.ensure_account(code, currency, "income")
+        else:
+            tx.ensure_account(code, currency, "liability", "debits_must_not_exceed_credits")
+
+
+def post_settlement(
+    tx: Transaction, cycle_id: int, plan: Plan, roster: Mapping[int, Participant]
+) -> list[str]:
+    """Post every pay-in and pay-out of the cycle through the journal; returns the keys."""
+    _ensure_accounts(tx, plan, roster)
+    entries: list[Entry] = []
+    for currency in plan.netting.summaries:
+        parties = [
+            (roster[pid].settlement_account(currency), position.net_minor)
+            for (pid, c), position in plan.netting.positions.items()
+            if c == currency and position.net_minor != 0
+        ]
+        payers = sorted((code, -net) for code, net in parties if net < 0)
+        payees = sorted((code, net) for code, net in parties if net > 0)
+        entries += _legs(cycle_id, currency, "pay-in", payers)
+        entries += _legs(cycle_id, currency, "pay-out", payees)
+    hubs = [clearing_account(currency) for currency in plan.netting.summaries]
+    before = {code: tx.account(code).balance().posted_minor for code in hubs}
+    posted = tx.post_many(entries) if entries else []
+    for code in hubs:
+        assert tx.account(code).balance().posted_minor == before[code], f"{code} not cleared"
+    return [entry.key for entry in posted]
+
+
+def carried_counts(
+    connection: Connection, cycle_id: int, excluded: Iterable[int]
+) -> dict[int, int]:
+    """Obligations of the cycle involving each excluded participant (either direction)."""
+    o = clearing_obligations
+    counts = {}
+    for participant_id in excluded:
+        counts[participant_id] = int(
+            connection.execute(
+                select(func.count()).where(
+                    o.c.cycle_id == cycle_id,
+                    or_(o.c.payer_id == participant_id, o.c.payee_id == participant_id),
+                )
+            ).scalar_one()
+        )
+    return counts
+
+
+def carry(
+    connection: Connection, cycle_id: int, excluded: list[int], now: datetime
+) -> tuple[int, int]:
+    """Move the excluded participants' obligations to the open cycle: (open id, count moved)."""
+    open_id = int(cycles.lock_open_cycle(connection, exclusive=False, now=now).id)
+    if not excluded:
+        return open_id, 0
+    o = clearing_obligations
+    moved = connection.execute(
+        update(o)
+        .where(
+            o.c.cycle_id == cycle_id, or_(o.c.payer_id.in_(excluded), o.c.payee_id.in_(excluded))
+        )
+        .values(cycle_id=open_id)
+    ).rowcount
+    return open_id, int(moved)
+
+
+def _count_carried(connection: Connection, cycle_id: int, excluded: list[int]) -> int:
+    if not excluded:
+        return 0
+    o = clearing_obligations
+    return int(
+        connection.execute(
+            select(func.count()).where(
+                o.c.cycle_id == cycle_id,
+                or_(o.c.payer_id.in_(excluded), o.c.payee_id.in_(excluded)),
+            )
+        ).scalar_one()
+    )
+
+
+def value_positions(
+    positions: Iterable[Position], roster: Mapping[str, Participant], rate_for: RateLookup
+) -> list[Position]:
+    """Each position also valued in its participant's settlement currency at the fixing."""
+    valued = []
+    for position in positions:
+        target = roster[position.participant].settlement_currency
+        value = (
+            position.net_minor
+            if target == position.currency
+            else convert_minor(
+                position.net_minor, position.currency, rate_for(position.currency, target)
+            )
+        )
+        valued.append(replace(position, settlement_currency=target, settlement_value_minor=value))
+    return valued
+
+
+class SettlementRun:
+    """Iterate to run (yields stage names); ``report`` holds the result afterwards."""
+
+    def __init__(
+        self, ledger: Ledger, cycle_id: int, *, dry_run: bool = False, convert: bool = False
+    ) -> None:
+        self.ledger = ledger
+        self.cycle_id = cycle_id
+        self.dry_run = dry_run
+        self.convert = convert
+        self.stages = DRY_RUN_STAGES if dry_run else SETTLE_STAGES
+        self.report: CycleReport | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        steps = self._dry_run() if self.dry_run else self._settle()
+        self.report = yield from steps
+
+    def __len__(self) -> int:
+        return len(self.stages)
+
+    def _settle(self) -> Generator[str, None, CycleReport]:
+        with self.ledger.transaction() as tx:
+            connection = tx.connection
+            row = cycles.lock_cycle(connection, self.cycle_id)
+            _check_settleable(row, dry_run=False)
+            yield "lock"
+            now = self.ledger.clock()
+            roster = participants.load_all(connection)
+            rates = RateBook(self.ledger, row.cutoff_at)
+            plan = yield from plan_settlement(
+                connection, self.cycle_id, roster, LockedBalances(tx), rates
+            )
+            excluded_ids = [pid for pid in roster if roster[pid].name in _names(plan.exclusions)]
+            counts = carried_counts(connection, self.cycle_id, excluded_ids)
+            keys = post_settlement(tx, self.cycle_id, plan, roster)
+            yield "post"
+            open_id, moved = carry(connection, self.cycle_id, excluded_ids, now)
+            report = self._report(row, plan, roster, counts, rates, CYCLE_SETTLED, now)
+            report = replace(
+                report, obligations_carried=moved, carried_to_cycle=open_id, entry_keys=tuple(keys)
+            )
+            _record(connection, self.cycle_id, report, now)
+            log.info(
+                "clearing_settled",
+                cycle=self.cycle_id,
+                entries=len(keys),
+                excluded=len(plan.exclusions),
+                instructions=len(plan.instructions),
+            )
+            yield "record"
+        return report
+
+    def _dry_run(self) -> Generator[str, None, CycleReport]:
+        with self.ledger.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                row = _read_row(connection, self.cycle_id)
+                _check_settleable(row, dry_run=True)
+                yield "lock"
+                now = self.ledger.clock()
+                roster = participants.load_all(connection)
+                rates = RateBook(self.ledger, row.cutoff_at or now)
+                plan = yield from plan_settlement(
+                    connection, self.cycle_id, roster, ReadBalances(connection), rates
+                )
+                excluded_ids = [
+                    pid for pid in roster if roster[pid].name in _names(plan.exclusions)
+                ]
+                counts = carried_counts(connection, self.cycle_id, excluded_ids)
+                report = self._report(row, plan, roster, counts, rates, "dry-run", None)
+                report = replace(
+                    report,
+                    obligations_carried=_count_carried(connection, self.cycle_id, excluded_ids),
+                )
+        return report
+
+    def _report(
+        self,
+        row: Any,
+        plan: Plan,
+        roster: Mapping[int, Participant],
+        counts: Mapping[int, int],
+        rates: RateBook,
+        status: str,
+        settled_at: datetime | None,
+    ) -> CycleReport:
+        by_name = {p.name: p for p in roster.values()}
+        ids_by_name = {p.name: pid for pid, p in roster.items()}
+        positions: list[Position] = list(plan.netting.positions.values())
+        if self.convert:
+            positions = value_positions(positions, by_name, rates)
+        summaries = tuple(
+            replace(
+                summary,
+                instruction_method=plan.methods.get(currency, "none"),
+                instruction_count=sum(1 for i in plan.instructions if i.currency == currency),
+            )
+            for currency, summary in plan.netting.summaries.items()
+        )
+        return CycleReport(
+            cycle_id=self.cycle_id,
+            status=status,
+            dry_run=self.dry_run,
+            cutoff_at=row.cutoff_at,
+            settled_at=settled_at,
+            currencies=summaries,
+            positions=tuple(positions),
+            exclusions=tuple(
+                replace(e, obligations_carried=counts.get(ids_by_name[e.participant], 0))
+                for e in plan.exclusions
+            ),
+            instructions=plan.instructions,
+            rounds=plan.rounds,
+            obligations_settled=plan.netting.obligations,
+            obligations_carried=0,
+            carried_to_cycle=None,
+            rates=tuple(rates.used[key] for key in sorted(rates.used)),
+        )
+
+
+def _names(exclusions: Iterable[Exclusion]) -> set[str]:
+    return {exclusion.participant for exclusion in exclusions}
+
+
+def _read_row(connection: Connection, cycle_id: int) -> Any:
+    from jiaolong_ledger.errors import CycleNotFoundError
+
+    row = connection.execute(
+        select(clearing_cycles).where(clearing_cycles.c.id == cycle_id)
+    ).first()
+    if row is None:
+        raise CycleNotFoundError(f"no clearing cycle {cycle_id}", cycle=cycle_id)
+    return row
+
+
+def _check_settleable(row: Any, *, dry_run: bool) -> None:
+    if row.status == CYCLE_SETTLED:
+        raise CycleAlreadySettledError(
+            f"clearing cycle {row.id} was settled at {row.settled_at.isoformat()}; "
+            f"its report: jiaolong clearing report {row.id}",
+            cycle=int(row.id),
+            settled_at=row.settled_at.isoformat(),
+        )
+    if row.status == CYCLE_OPEN and not dry_run:
+        raise CycleNotFrozenError(
+            f"clearing cycle {row.id} is still open; cut it off first (jiaolong clearing cutoff)",
+            cycle=int(row.id),
+        )
+
+
+def _record(connection: Connection, cycle_id: int, report: CycleReport, now: datetime) -> None:
+    connection.execute(
+        update(clearing_cycles)
+        .where(clearing_cycles.c.id == cycle_id)
+        .values(
+            status=CYCLE_SETTLED,
+            settled_at=now,
+            report=json.dumps(report.to_dict(), sort_keys=True, ensure_ascii=False),
+        )
+    )
+
+
+def stored_report(connection: Connection, cycle_id: int) -> CycleReport | None:
+    text = connection.execute(
+        select(clearing_cycles.c.report).where(clearing_cycles.c.id == cycle_id)
+    ).scalar()
+    return CycleReport.from_dict(json.loads(text)) if text else None
+
+
+__all__ = ["Plan", "SettlementRun", "plan_settlement", "stored_report"]
