@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from typing import Any, Final
 
 from moneyed import Money
@@ -45,6 +45,8 @@ POSITION_KIND: Final = "equity"
 SPREAD_INCOME_KIND: Final = "income"
 REVALUATION_KIND: Final = "equity"
 UNREALISED_KIND: Final = "income"
+
+_EXACT = Context(prec=80)
 
 
 def position_account(currency: str) -> str:
@@ -64,8 +66,13 @@ def unrealised_account(currency: str) -> str:
     return f"fx:unrealised:{currency}"
 
 
-def _text(value: Decimal) -> str:
-    return format(value, "f")
+def _text(value: Decimal, places: int = 0) -> str:
+    """Plain notation without trailing zeros, but with at least ``places`` decimals."""
+    with localcontext(_EXACT):
+        normalized = value.normalize()
+        if normalized.as_tuple().exponent > -places:  # type: ignore[operator]
+            normalized = normalized.quantize(Decimal(1).scaleb(-places))
+    return format(normalized, "f")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +159,7 @@ def exchange_entry(
         "as_of": format_timestamp(rate.as_of),
         "source": rate.source,
         "rounding": rounding,
-        "value_exact": _text(figures.value_exact),
+        "value_exact": _text(figures.value_exact, _exponent(target)),
         "value": format_minor(figures.value_minor, target),
         "rounding_residue": _text(residue),
         "spread": format_minor(figures.spread_minor, target),
