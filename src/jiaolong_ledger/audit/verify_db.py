@@ -432,7 +432,7 @@ def _check_accounts_table(
         if (currency, kind, constraint, status) != journal:
             report.add(
                 ROW_MISMATCH,
-                record.opened_seq,
+                None,  # a derived row is wrong; no seq of the journal is broken
                 f"account {code}: table says {(currency, kind, constraint, status)}, "
                 f"the journal's records say {journal}",
                 account=code,
@@ -440,7 +440,8 @@ def _check_accounts_table(
     for code in sorted(checker.accounts.keys() - seen):
         report.add(
             ROW_MISMATCH,
-            checker.accounts[code].opened_seq,
-            f"account {code} was opened in the journal but is missing from the accounts table",
+            None,
+            f"account {code} was opened in the journal (seq {checker.accounts[code].opened_seq}) "
+            "but is missing from the accounts table",
             account=code,
         )
