@@ -89,7 +89,7 @@ class Replayer:
         self.tx = tx
         self.clock = ReplayClock()
         tx.clock = self.clock
-        self.batch: list[tuple[str, Entry]] = []
+        self.batch: list[tuple[str, Entry, int]] = []
         self.batch_recorded_at: str | None = None
         self.pending_legs: dict[str, list[Leg]] = {}
 
@@ -98,7 +98,7 @@ class Replayer:
         if kind not in _ENGINE_OPERATIONS and "account" not in obj:
             if obj["recorded_at"] != self.batch_recorded_at or len(self.batch) >= REPLAY_BATCH_MAX:
                 self.flush()
-            self.batch.append((line, _client_entry(obj)))
+            self.batch.append((line, _client_entry(obj), obj["seq"]))
             self.batch_recorded_at = obj["recorded_at"]
             if obj["status"] == "pending":
                 self.pending_legs[obj["key"]] = _legs(obj)
@@ -116,10 +116,16 @@ class Replayer:
         if not self.batch:
             return
         self.clock.set(parse_timestamp(str(self.batch_recorded_at)))
-        posted = self.tx.post_many([entry for _, entry in self.batch])
-        for (line, _), entry in zip(self.batch, posted, strict=True):
+        batch, self.batch, self.batch_recorded_at = self.batch, [], None
+        try:
+            posted = self.tx.post_many([entry for _, entry, _ in batch])
+        except LedgerError as error:
+            key = error.details.get("key")
+            seq = next((seq for _, entry, seq in batch if entry.key == key), batch[0][2])
+            _locate(error, seq)
+            raise
+        for (line, _, _), entry in zip(batch, posted, strict=True):
             self._check(line, entry)
-        self.batch, self.batch_recorded_at = [], None
 
     def _account_record(self, line: str, obj: dict[str, Any]) -> None:
         account = obj["account"]
@@ -277,10 +283,16 @@ def replay_lines(tx: Transaction, batches: Iterable[list[bytes]], checker: Journ
             try:
                 replayer.apply(raw.decode().strip(), obj)
             except LedgerError as error:
-                error.details.setdefault("seq", obj["seq"])
-                error.message = f"replay of seq {obj['seq']}: {error.message}"
+                _locate(error, obj["seq"])
                 raise
     replayer.flush()
+
+
+def _locate(error: LedgerError, seq: int) -> None:
+    """Name the journal seq whose replay was refused (once: flushes can be nested)."""
+    if "seq" not in error.details:
+        error.details["seq"] = seq
+        error.message = f"replay of seq {seq}: {error.message}"
 
 
 def replay(
