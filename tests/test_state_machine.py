@@ -1,0 +1,59 @@
+"""The core's rules, random sequences against a dict model, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import precondition, rule, run_state_machine_as_test
+
+from jiaolong_ledger import Ledger
+from jiaolong_ledger.testing import LedgerStateMachine
+
+MACHINE_SETTINGS = settings(
+    max_examples=25,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
+class CoreMachine(LedgerStateMachine):
+    """The machine minus closing non-empty accounts.
+
+    Engine bug (see tests/accounts/test_account_lifecycle.py, strict xfail): closing an account
+    with a balance raises TypeError instead of ACCOUNT_NOT_EMPTY. Once the engine is fixed that
+    test XPASSes and fails; then delete this override and run the base rule again.
+    """
+
+    def change_status(self, data: st.DataObject, status: str) -> None:  # not a rule any more
+        raise NotImplementedError
+
+    @precondition(lambda self: bool(self.model.accounts))
+    @rule(data=st.data(), status=st.sampled_from(("open", "frozen", "open", "open", "closed")))
+    def change_status_unless_closing_non_empty(self, data: st.DataObject, status: str) -> None:
+        code = self.draw_account_code(data)
+        account = self.model.accounts.get(code)
+        if (
+            status == "closed"
+            and account is not None
+            and account.status != "closed"
+            and not account.is_zero()
+        ):
+            return
+        self.set_status(code, status)
+
+
+def test_ledger_agrees_with_the_model(make_ledger: Callable[[], Ledger]) -> None:
+    class Machine(CoreMachine):
+        ledger_factory = staticmethod(make_ledger)
+
+    run_state_machine_as_test(Machine, settings=MACHINE_SETTINGS)
+
+
+def test_default_machine_runs_on_in_memory_sqlite() -> None:
+    """What a user gets by subclassing without a factory."""
+    run_state_machine_as_test(
+        CoreMachine, settings=settings(MACHINE_SETTINGS, max_examples=5, stateful_step_count=15)
+    )
