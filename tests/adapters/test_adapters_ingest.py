@@ -14,6 +14,7 @@ from jiaolong_ledger.errors import (
     EscrowDisputedError,
     EventNotSupportedError,
     InvalidEventError,
+    LedgerError,
     ReleasePlanInvalidError,
     ShipmentNotFoundError,
 )
@@ -140,3 +141,22 @@ def test_deferred_net_orders_go_to_clearing_with_the_escrow_fee(ledger: Ledger) 
     ledger.ingest(order_placed("ORD-8", settlement_terms="deferred_net", platform_fee_rate=None))
     assert clearing.calls[1]["fee"] is None
     assert ledger.escrow.orders() == []
+
+
+def test_ingest_many_is_one_transaction(ledger: Ledger) -> None:
+    from jiaolong_ledger.adapters import ingest_many
+
+    open_buyer(ledger)
+    size = journal_size(ledger)
+    bad = {"type": "OrderCancelled", "order_id": "ORD-404"}
+    with pytest.raises(LedgerError) as caught:
+        ingest_many(ledger, [*journey()[:3], bad])
+    assert caught.value.code == "ORDER_NOT_FOUND"
+    assert caught.value.details["index"] == 3
+    assert journal_size(ledger) == size
+    results = ingest_many(ledger, journey())
+    assert len(results) == 6
+    assert ledger.escrow.state("ORD-7").status == "completed"
+    with pytest.raises(InvalidEventError) as invalid:
+        ingest_many(ledger, [journey()[0], {"type": "EscrowFunded"}])
+    assert invalid.value.details["index"] == 1

@@ -102,18 +102,33 @@ def test_malformed_line_is_invalid_event_with_its_line_and_nothing_changes(
     assert json.loads(run(prepared, "--json", "escrow", "list").output) == []
 
 
-def test_a_rejected_event_stops_at_its_line(prepared: str, tmp_path: Path) -> None:
+def test_a_rejected_event_rolls_back_its_batch_and_names_its_line(
+    prepared: str, tmp_path: Path
+) -> None:
     unknown = {"type": "MilestoneReached", "shipment_id": "X404", "milestone": "departed"}
     path = write_jsonl(tmp_path / "events.jsonl", [*journey()[:2], unknown, *journey()[2:]])
+    before = journal_size(prepared)
     result = run(prepared, "events", "ingest", path)
     assert result.exit_code == 1
     assert "error: SHIPMENT_NOT_FOUND: line 3:" in result.output
-    assert "2 earlier events were applied" in result.output
+    assert "0 earlier events were committed" in result.output
+    assert journal_size(prepared) == before
+    assert run(prepared, "escrow", "show", "ORD-7").exit_code == 1
+
+
+def test_small_batches_keep_the_batches_before_the_rejected_event(
+    prepared: str, tmp_path: Path
+) -> None:
+    unknown = {"type": "MilestoneReached", "shipment_id": "X404", "milestone": "departed"}
+    path = write_jsonl(tmp_path / "events.jsonl", [*journey()[:2], unknown, *journey()[2:]])
+    result = run(prepared, "events", "ingest", "--batch-size", "2", path)
+    assert result.exit_code == 1
+    assert "line 3:" in result.output and "2 earlier events were committed" in result.output
     data = json.loads(run(prepared, "escrow", "show", "ORD-7", "--json").output)
     assert data["status"] == "funded" and data["released"] == "0.00"
-    # Fix the file and run it again: the applied events are idempotent.
+    # Fix the file and run it again: the events already applied are idempotent.
     fixed = write_jsonl(tmp_path / "fixed.jsonl", journey())
-    assert run(prepared, "events", "ingest", fixed).exit_code == 0
+    assert run(prepared, "events", "ingest", "--batch-size", "1", fixed).exit_code == 0
     data = json.loads(run(prepared, "escrow", "show", "ORD-7", "--json").output)
     assert data["status"] == "completed"
 

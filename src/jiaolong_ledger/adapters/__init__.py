@@ -7,11 +7,15 @@ is one atomic ledger transaction: a rejected event changes nothing. Escrow event
 ``ledger.clearing.submit_order`` (its fee computed by the escrow fee function). Financing is not
 built yet: ``DrawdownRequested`` and ``RepaymentReceived`` parse, then raise
 ``EVENT_NOT_SUPPORTED``.
+
+``ingest_many(ledger, events)`` applies a batch in one transaction (all or none), which is
+also much faster than one commit per event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
@@ -32,26 +36,38 @@ from jiaolong_ledger.adapters.events import (
     RepaymentReceived,
     parse_event,
 )
-from jiaolong_ledger.errors import EventNotSupportedError
+from jiaolong_ledger.errors import EventNotSupportedError, LedgerError, LimitExceededError
+from jiaolong_ledger.escrow.plan import platform_fee
 from jiaolong_ledger.money import money, money_to_minor
 
+INGEST_BATCH_MAX: Final = 10_000
+
 if TYPE_CHECKING:
+    from jiaolong_ledger.escrow import Escrow, EscrowBook
+    from jiaolong_ledger.journal.engine import Transaction
     from jiaolong_ledger.ledger import Ledger
+
+
+@dataclass(frozen=True, slots=True)
+class Sink:
+    """Where events land: the ledger, and its escrow either per call or inside one batch."""
+
+    ledger: Ledger
+    escrow: Escrow | EscrowBook
+    tx: Transaction | None = None
 
 
 def _money(amount: Decimal, currency: str) -> Money:
     return money(amount, currency)
 
 
-def order_placed(ledger: Ledger, event: OrderPlaced) -> Any:
+def order_placed(sink: Sink, event: OrderPlaced) -> Any:
     amount = _money(event.amount, event.currency)
     fee = None if event.platform_fee is None else _money(event.platform_fee, event.currency)
     rate = event.platform_fee_rate
     if event.settlement_terms == "deferred_net":
-        return _submit_deferred(
-            ledger, event, amount, ledger.escrow.platform_fee(amount, rate, fee)
-        )
-    return ledger.escrow.place(
+        return _submit_deferred(sink, event, amount, platform_fee(amount, rate, fee))
+    return sink.escrow.place(
         event.order_id,
         buyer=event.buyer,
         seller=event.seller,
@@ -67,8 +83,8 @@ def order_placed(ledger: Ledger, event: OrderPlaced) -> Any:
     )
 
 
-def _submit_deferred(ledger: Ledger, event: OrderPlaced, amount: Money, fee: Money) -> Any:
-    submit = getattr(ledger.clearing, "submit_order", None)
+def _submit_deferred(sink: Sink, event: OrderPlaced, amount: Money, fee: Money) -> Any:
+    submit = getattr(sink.ledger.clearing, "submit_order", None)
     if submit is None:
         raise EventNotSupportedError(
             "deferred_net orders need the clearing sub-domain's submit_order, "
@@ -76,6 +92,7 @@ def _submit_deferred(ledger: Ledger, event: OrderPlaced, amount: Money, fee: Mon
             event_type=event.type,
             order_id=event.order_id,
         )
+    batch = {} if sink.tx is None else {"tx": sink.tx}
     return submit(
         order_id=event.order_id,
         buyer=event.buyer,
@@ -83,18 +100,19 @@ def _submit_deferred(ledger: Ledger, event: OrderPlaced, amount: Money, fee: Mon
         amount=amount,
         fee=None if money_to_minor(fee)[0] == 0 else fee,
         at=event.placed_at,
+        **batch,
     )
 
 
-def escrow_funded(ledger: Ledger, event: EscrowFunded) -> Any:
+def escrow_funded(sink: Sink, event: EscrowFunded) -> Any:
     amount = None
     if event.amount is not None and event.currency is not None:
         amount = _money(event.amount, event.currency)
-    return ledger.escrow.fund(event.order_id, amount, event.funded_at)
+    return sink.escrow.fund(event.order_id, amount, event.funded_at)
 
 
-def milestone_reached(ledger: Ledger, event: MilestoneReached) -> Any:
-    return ledger.escrow.milestone(
+def milestone_reached(sink: Sink, event: MilestoneReached) -> Any:
+    return sink.escrow.milestone(
         event.milestone,
         shipment_id=event.shipment_id,
         order_id=event.order_id,
@@ -103,22 +121,22 @@ def milestone_reached(ledger: Ledger, event: MilestoneReached) -> Any:
     )
 
 
-def order_cancelled(ledger: Ledger, event: OrderCancelled) -> Any:
-    return ledger.escrow.cancel(event.order_id, event.reason, event.cancelled_at)
+def order_cancelled(sink: Sink, event: OrderCancelled) -> Any:
+    return sink.escrow.cancel(event.order_id, event.reason, event.cancelled_at)
 
 
-def dispute_opened(ledger: Ledger, event: DisputeOpened) -> Any:
-    return ledger.escrow.open_dispute(
+def dispute_opened(sink: Sink, event: DisputeOpened) -> Any:
+    return sink.escrow.open_dispute(
         event.order_id, dispute_id=event.dispute_id, reason=event.reason, at=event.opened_at
     )
 
 
-def dispute_resolved(ledger: Ledger, event: DisputeResolved) -> Any:
+def dispute_resolved(sink: Sink, event: DisputeResolved) -> Any:
     seller_amount = None
     if event.seller_amount is not None:
-        currency = ledger.escrow.state(event.order_id).currency
+        currency = sink.escrow.state(event.order_id).currency
         seller_amount = _money(event.seller_amount, currency)
-    return ledger.escrow.resolve_dispute(
+    return sink.escrow.resolve_dispute(
         event.order_id,
         event.outcome,
         seller_amount=seller_amount,
@@ -127,7 +145,7 @@ def dispute_resolved(ledger: Ledger, event: DisputeResolved) -> Any:
     )
 
 
-def financing_event(ledger: Ledger, event: DrawdownRequested | RepaymentReceived) -> Any:
+def financing_event(sink: Sink, event: DrawdownRequested | RepaymentReceived) -> Any:
     raise EventNotSupportedError(
         f"{event.type}: the financing sub-domain is not available in this build; "
         "the event is valid but cannot be ingested",
@@ -136,7 +154,7 @@ def financing_event(ledger: Ledger, event: DrawdownRequested | RepaymentReceived
     )
 
 
-HANDLERS: Final[dict[type[BaseEvent], Callable[[Ledger, Any], Any]]] = {
+HANDLERS: Final[dict[type[BaseEvent], Callable[[Sink, Any], Any]]] = {
     OrderPlaced: order_placed,
     OrderCancelled: order_cancelled,
     EscrowFunded: escrow_funded,
@@ -150,13 +168,45 @@ assert set(HANDLERS) == set(EVENT_TYPES), "every event type has a handler"
 
 
 def ingest(ledger: Ledger, event: Any) -> Any:
-    """Validate ``event`` (a model or a mapping) and apply it; returns the sub-domain's result
-    (an ``EscrowState``, or a list of them for a shipment milestone)."""
+    """Validate ``event`` (a model or a mapping) and apply it in its own transaction; returns
+    the sub-domain's result (an ``EscrowState``, or a list of them for a shipment milestone)."""
     parsed = parse_event(event)
-    return HANDLERS[type(parsed)](ledger, parsed)
+    return HANDLERS[type(parsed)](Sink(ledger, ledger.escrow), parsed)
+
+
+def ingest_many(ledger: Ledger, events: Sequence[Any]) -> list[Any]:
+    """Validate every event first, then apply them in order in ONE transaction: all or none.
+
+    A refused event raises its error with ``details["index"]`` (0-based) and nothing of the
+    batch is kept. Batches are bounded by ``INGEST_BATCH_MAX``.
+    """
+    if len(events) > INGEST_BATCH_MAX:
+        raise LimitExceededError(
+            f"{len(events)} events in one batch; the limit is {INGEST_BATCH_MAX}",
+            limit="ingest_batch_max",
+            limit_value=INGEST_BATCH_MAX,
+        )
+    parsed = []
+    for index, event in enumerate(events):
+        parsed.append(_indexed(index, parse_event, event))
+    with ledger.escrow.transaction() as book:
+        sink = Sink(ledger, book, book.tx)
+        return [
+            _indexed(index, HANDLERS[type(event)], sink, event)
+            for index, event in enumerate(parsed)
+        ]
+
+
+def _indexed(index: int, function: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return function(*args)
+    except LedgerError as error:
+        error.details.setdefault("index", index)
+        raise
 
 
 __all__ = [
+    "INGEST_BATCH_MAX",
     "BaseEvent",
     "DisputeOpened",
     "DisputeResolved",
@@ -168,6 +218,8 @@ __all__ = [
     "OrderPlaced",
     "ReleasePlanItem",
     "RepaymentReceived",
+    "Sink",
     "ingest",
+    "ingest_many",
     "parse_event",
 ]

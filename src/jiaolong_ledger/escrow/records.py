@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import Connection, Select, and_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, select, update
 
 from jiaolong_ledger.escrow.state import EscrowState, MilestoneSeen, PlanItemState
 from jiaolong_ledger.escrow.tables import escrow_milestones, escrow_orders, escrow_plan_items
@@ -184,23 +184,9 @@ def save(connection: Connection, record: OrderRecord) -> None:
                 .where(escrow_orders.c.order_id == record.order_id)
                 .values(**changed)
             )
-        for item in record.items:
-            if item.dirty:
-                connection.execute(
-                    update(escrow_plan_items)
-                    .where(
-                        and_(
-                            escrow_plan_items.c.order_id == record.order_id,
-                            escrow_plan_items.c.position == item.position,
-                        )
-                    )
-                    .values(
-                        released=item.released,
-                        fee_minor=item.fee_minor,
-                        released_at=item.released_at,
-                        entry_key=item.entry_key,
-                    )
-                )
+        dirty = [_item_values(record.order_id, item) for item in record.items if item.dirty]
+        if dirty:
+            connection.execute(_ITEM_UPDATE, [_item_params(values) for values in dirty])
     if record.new_milestones:
         connection.execute(
             escrow_milestones.insert(),
@@ -221,6 +207,28 @@ def save(connection: Connection, record: OrderRecord) -> None:
     record.new_milestones = []
     for item in record.items:
         item.dirty = False
+
+
+_ITEM_UPDATE: Final = (
+    update(escrow_plan_items)
+    .where(
+        and_(
+            escrow_plan_items.c.order_id == bindparam("b_order_id"),
+            escrow_plan_items.c.position == bindparam("b_position"),
+        )
+    )
+    .values(
+        released=bindparam("b_released"),
+        fee_minor=bindparam("b_fee_minor"),
+        released_at=bindparam("b_released_at"),
+        entry_key=bindparam("b_entry_key"),
+    )
+)
+
+
+def _item_params(values: dict[str, Any]) -> dict[str, Any]:
+    names = ("order_id", "position", "released", "fee_minor", "released_at", "entry_key")
+    return {f"b_{name}": values[name] for name in names}
 
 
 def _item_values(order_id: str, item: ItemRecord) -> dict[str, Any]:
