@@ -160,3 +160,49 @@ def test_ingest_many_is_one_transaction(ledger: Ledger) -> None:
     with pytest.raises(InvalidEventError) as invalid:
         ingest_many(ledger, [journey()[0], {"type": "EscrowFunded"}])
     assert invalid.value.details["index"] == 1
+
+
+DOC_ENTRIES = {
+    "escrow/ORD-7/fund": [
+        ("debit", BUYER_CASH, "1200.00"),
+        ("credit", "platform:escrow:ord-7", "1200.00"),
+    ],
+    "escrow/ORD-7/release/departed": [
+        ("debit", "platform:escrow:ord-7", "360.00"),
+        ("credit", SELLER_CASH, "354.60"),
+        ("credit", "platform:fees:EUR", "5.40"),
+    ],
+    "escrow/ORD-7/release/border_crossed": [
+        ("debit", "platform:escrow:ord-7", "240.00"),
+        ("credit", SELLER_CASH, "236.40"),
+        ("credit", "platform:fees:EUR", "3.60"),
+    ],
+    "escrow/ORD-7/release/customs_cleared": [
+        ("debit", "platform:escrow:ord-7", "480.00"),
+        ("credit", SELLER_CASH, "472.80"),
+        ("credit", "platform:fees:EUR", "7.20"),
+    ],
+    "escrow/ORD-7/release/delivered": [
+        ("debit", "platform:escrow:ord-7", "120.00"),
+        ("credit", SELLER_CASH, "118.20"),
+        ("credit", "platform:fees:EUR", "1.80"),
+    ],
+}
+
+
+def test_docs_walkthrough(ledger: Ledger) -> None:
+    """docs/escrow.md shows exactly these entries for the ORD-7 journey."""
+    open_buyer(ledger)
+    for event in journey():
+        ledger.ingest(event)
+    escrow_entries = [entry for entry in ledger.entries() if entry.kind.startswith("escrow_")]
+    assert [entry.key for entry in escrow_entries] == list(DOC_ENTRIES)
+    for entry in escrow_entries:
+        legs = [(p.side, p.account, str(p.amount.amount)) for p in entry.postings]
+        assert legs == DOC_ENTRIES[entry.key], entry.key
+    release = ledger.entry("escrow/ORD-7/release/customs_cleared")
+    assert release.metadata["location"] == "Małaszewicze"
+    assert release.metadata["fee"] == "7.20"
+    assert ledger.account("platform:escrow:ord-7").status == "closed"
+    state = ledger.escrow.state("ORD-7")
+    assert (state.seller_received_minor, state.fee_charged_minor) == (118_200, 1_800)

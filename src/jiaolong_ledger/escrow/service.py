@@ -420,7 +420,10 @@ class EscrowBook:
             to_seller = self._check_amount(record, seller_amount, "seller_amount", exact=False)
         when = max(at or self.tx.clock(), self._floor(record))
         if to_seller > 0:
-            self._pay_seller(record, "release/dispute", to_seller, when, {"dispute": outcome})
+            label = f"dispute resolved ({outcome})"
+            self._pay_seller(
+                record, "release/dispute", to_seller, when, {"dispute": outcome}, label
+            )
         self._refund(record, remaining - to_seller, when, f"dispute resolved: {outcome}")
         record.disputed = False
         record.dispute_outcome = outcome
@@ -488,7 +491,8 @@ class EscrowBook:
         seen = record.milestones.get(item.milestone)
         if seen is not None and seen.location:
             metadata["location"] = seen.location
-        fee = self._pay_seller(record, step, item.amount_minor, when, metadata)
+        label = item.milestone + (f" at {seen.location}" if seen and seen.location else "")
+        fee = self._pay_seller(record, step, item.amount_minor, when, metadata, label)
         item.released = True
         item.fee_minor = fee
         item.released_at = when
@@ -502,6 +506,7 @@ class EscrowBook:
         gross_minor: int,
         when: datetime,
         metadata: dict[str, str],
+        label: str,
     ) -> int:
         """One entry: escrow -> seller cash (net) and platform fees (the fee part)."""
         fee = fee_part_minor(
@@ -520,7 +525,7 @@ class EscrowBook:
             self.tx.ensure_account(fee_account(ccy), ccy, "income")
             postings.append(credit(fee_account(ccy), minor_to_money(fee, ccy)))
         metadata = {**metadata, "fee": format_minor(fee, ccy)}
-        description = f"escrow release of order {record.order_id} to {record.seller} ({step})"
+        description = f"escrow release of order {record.order_id} to {record.seller}: {label}"
         self._post(record, step, "escrow_release", postings, when, description, metadata)
         record.released_minor += gross_minor
         record.fee_charged_minor += fee
