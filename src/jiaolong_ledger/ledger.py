@@ -531,4 +531,10 @@ def _redact(url: str) -> str:
 
 
 def _loggable(details: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in details.items() if key not in ("problems", "event")}
+    # "code" and "message" are the event's own fields: a detail of that name (an account code)
+    # is logged as detail_code rather than colliding with them.
+    return {
+        (f"detail_{key}" if key in ("code", "message") else key): value
+        for key, value in details.items()
+        if key not in ("problems", "event")
+    }

@@ -34,14 +34,13 @@ from typing import Any, ClassVar, Final
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from moneyed import Money
-from sqlalchemy import select
 
 from jiaolong_ledger.accounts.model import CONSTRAINTS, KINDS
 from jiaolong_ledger.errors import LedgerError
 from jiaolong_ledger.journal.entry import Entry, PostedEntry, credit, debit
 from jiaolong_ledger.ledger import Ledger
 from jiaolong_ledger.money import minor_to_money
-from jiaolong_ledger.storage.tables import accounts
+from jiaolong_ledger.testing.checks import stored_accounts
 from jiaolong_ledger.testing.model import (
     LedgerModel,
     ModelAccount,
@@ -517,7 +516,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
 
     @invariant()
     def balances_equal_the_model_and_sum_to_zero(self) -> None:
-        stored = self.stored_accounts()
+        stored = stored_accounts(self.ledger)
         assert sorted(stored) == sorted(self.model.accounts), "accounts differ from the model"
         totals: dict[str, list[int]] = {}
         for code, expected in self.model.accounts.items():
@@ -530,22 +529,6 @@ class LedgerStateMachine(RuleBasedStateMachine):
         unbalanced = {currency: t for currency, t in totals.items() if t != [0, 0]}
         assert not unbalanced, f"posted/pending debits minus credits per currency: {unbalanced}"
         assert self.ledger.trial_balance().is_balanced()
-
-    def stored_accounts(self) -> dict[str, tuple[str, tuple[int, int, int, int]]]:
-        """Every account's status and balance columns, in one read."""
-        query = select(
-            accounts.c.code,
-            accounts.c.status,
-            accounts.c.debits_posted_minor,
-            accounts.c.credits_posted_minor,
-            accounts.c.debits_pending_minor,
-            accounts.c.credits_pending_minor,
-        )
-        with self.ledger.engine.connect() as connection:
-            return {
-                row[0]: (row[1], (int(row[2]), int(row[3]), int(row[4]), int(row[5])))
-                for row in connection.execute(query)
-            }
 
 
 __all__ = ["LedgerStateMachine"]
