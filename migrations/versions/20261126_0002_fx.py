@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fx_rates")),
         sa.UniqueConstraint("base", "quote", "as_of", "source", name=op.f("uq_fx_rates_base")),
     )
-    op.create_index("ix_fx_rates_base_quote_as_of", "fx_rates", ["base", "quote", "as_of"])
+    op.create_index("ix_fx_rates_base_quote_as_of", "fx_rates", ["base", "quote", "as_of", "id"])
     op.create_table(
         "fx_revaluations",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),

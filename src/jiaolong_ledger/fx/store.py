@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, select, union_all
 
 from jiaolong_ledger.errors import InvalidRateError
 from jiaolong_ledger.fx.rates import (
@@ -29,6 +29,11 @@ from jiaolong_ledger.journal.canonical import format_timestamp
 
 INSERT_CHUNK_SIZE: Final = 2_000
 
+Identity = tuple[str, str, datetime, str]
+"""(base, quote, as_of, source): what makes a quote unique."""
+Figures = tuple[str, str | None, str | None]
+"""Stored text of (rate, bid, ask)."""
+
 
 def _quote(row: Any) -> StoredQuote:
     return StoredQuote(
@@ -42,67 +47,93 @@ def _quote(row: Any) -> StoredQuote:
     )
 
 
-def latest_quote(connection: Connection, base: str, quote: str, at: datetime) -> StoredQuote | None:
-    """The latest stored ``base/quote`` at or before ``at`` (ties: the last recorded)."""
-    row = connection.execute(
-        select(fx_rates)
-        .where(fx_rates.c.base == base, fx_rates.c.quote == quote, fx_rates.c.as_of <= at)
-        .order_by(fx_rates.c.as_of.desc(), fx_rates.c.id.desc())
-        .limit(1)
-    ).first()
-    return _quote(row) if row is not None else None
+def latest_quotes(
+    connection: Connection, pairs: Sequence[tuple[str, str]], at: datetime
+) -> dict[tuple[str, str], StoredQuote]:
+    """The latest stored quote of each pair at or before ``at`` (ties: the last recorded).
 
-
-def _leg(connection: Connection, source: str, target: str, at: datetime) -> Leg | None:
-    forward = latest_quote(connection, source, target, at)
-    backward = latest_quote(connection, target, source, at)
-    return best_leg(source, target, forward, backward)
+    One round trip: a ``UNION ALL`` of one index-backed ``LIMIT 1`` lookup per pair.
+    """
+    lookups = [
+        select(
+            select(fx_rates)
+            .where(fx_rates.c.base == base, fx_rates.c.quote == quote, fx_rates.c.as_of <= at)
+            .order_by(fx_rates.c.as_of.desc(), fx_rates.c.id.desc())
+            .limit(1)
+            .subquery()
+        )
+        for base, quote in dict.fromkeys(pairs)
+    ]
+    if not lookups:
+        return {}
+    query = lookups[0] if len(lookups) == 1 else union_all(*lookups)
+    return {(row.base, row.quote): _quote(row) for row in connection.execute(query)}
 
 
 def find_rate(
     connection: Connection, base: str, quote: str, at: datetime, pivot: str
 ) -> FxRate | None:
     """The freshest route from ``base`` to ``quote``: direct, inverse, or through ``pivot``."""
+    legs = [(base, quote)]
+    if pivot not in (base, quote):
+        legs += [(base, pivot), (pivot, quote)]
+    found = latest_quotes(
+        connection,
+        [pair for source, target in legs for pair in ((source, target), (target, source))],
+        at,
+    )
+
+    def leg(source: str, target: str) -> Leg | None:
+        return best_leg(source, target, found.get((source, target)), found.get((target, source)))
+
     candidates: list[tuple[Leg, ...]] = []
-    single = _leg(connection, base, quote, at)
+    single = leg(base, quote)
     if single is not None:
         candidates.append((single,))
-    if pivot not in (base, quote):
-        first = _leg(connection, base, pivot, at)
-        second = _leg(connection, pivot, quote, at) if first is not None else None
+    if len(legs) == 3:
+        first, second = leg(base, pivot), leg(pivot, quote)
         if first is not None and second is not None:
             candidates.append((first, second))
     route = choose_route(candidates)
     return derive(base, quote, route) if route is not None else None
 
 
-def _row(quote: StoredQuote, recorded_at: datetime) -> dict[str, Any]:
+def _row(quote: StoredQuote, figures: Figures, recorded_at: datetime) -> dict[str, Any]:
     return {
         "base": quote.base,
         "quote": quote.quote,
         "as_of": quote.as_of,
         "source": quote.source,
-        "rate": rate_text(quote.rate),
-        "bid": rate_text(quote.bid) if quote.bid is not None else None,
-        "ask": rate_text(quote.ask) if quote.ask is not None else None,
+        "rate": figures[0],
+        "bid": figures[1],
+        "ask": figures[2],
         "recorded_at": recorded_at,
     }
 
 
-def _identity(quote: StoredQuote) -> tuple[str, str, datetime, str]:
+def _identity(quote: StoredQuote) -> Identity:
     return (quote.base, quote.quote, quote.as_of, quote.source)
 
 
-def _existing(
-    connection: Connection, quotes: Sequence[StoredQuote]
-) -> dict[tuple[str, str, datetime, str], StoredQuote]:
-    """Stored quotes with the same (base, quote, as_of, source) as any of ``quotes``."""
+def _figures(quote: StoredQuote) -> Figures:
+    """The stored text of rate, bid and ask: canonical, so equal text means equal value."""
+    return (
+        rate_text(quote.rate),
+        rate_text(quote.bid) if quote.bid is not None else None,
+        rate_text(quote.ask) if quote.ask is not None else None,
+    )
+
+
+def _existing(connection: Connection, quotes: Sequence[StoredQuote]) -> dict[Identity, Figures]:
+    """Figures of stored quotes with the same (base, quote, as_of, source) as any of ``quotes``."""
     groups: dict[tuple[str, str], list[datetime]] = {}
     for quote in quotes:
         groups.setdefault((quote.source, quote.base), []).append(quote.as_of)
-    found: dict[tuple[str, str, datetime, str], StoredQuote] = {}
+    found: dict[Identity, Figures] = {}
     for (source, base), instants in groups.items():
-        query = select(fx_rates).where(
+        query = select(
+            fx_rates.c.quote, fx_rates.c.as_of, fx_rates.c.rate, fx_rates.c.bid, fx_rates.c.ask
+        ).where(
             and_(
                 fx_rates.c.source == source,
                 fx_rates.c.base == base,
@@ -111,8 +142,7 @@ def _existing(
             )
         )
         for row in connection.execute(query):
-            stored = _quote(row)
-            found[_identity(stored)] = stored
+            found[(base, row.quote, row.as_of, source)] = (row.rate, row.bid, row.ask)
     return found
 
 
@@ -130,46 +160,37 @@ def store_quotes(
     """
     existing = _existing(connection, quotes)
     fresh: list[dict[str, Any]] = []
-    seen: dict[tuple[str, str, datetime, str], StoredQuote] = {}
     for index, quote in enumerate(quotes):
         identity = _identity(quote)
-        prior = existing.get(identity) or seen.get(identity)
+        figures = _figures(quote)
+        prior = existing.get(identity)
         if prior is not None:
-            if prior != quote:
+            if prior != figures:
                 _conflict(prior, quote, line_numbers[index] if line_numbers else None)
             continue
-        seen[identity] = quote
-        fresh.append(_row(quote, recorded_at))
+        existing[identity] = figures
+        fresh.append(_row(quote, figures, recorded_at))
     for start in range(0, len(fresh), INSERT_CHUNK_SIZE):
         connection.execute(fx_rates.insert(), fresh[start : start + INSERT_CHUNK_SIZE])
     return len(fresh)
 
 
-def _conflict(prior: StoredQuote, quote: StoredQuote, line: int | None) -> None:
+def _conflict(prior: Figures, quote: StoredQuote, line: int | None) -> None:
     where = f"line {line}: " if line is not None else ""
+    asked = _figures(quote)
     raise InvalidRateError(
         f"{where}{quote.pair} from {quote.source!r} as of {format_timestamp(quote.as_of)} is "
-        f"already recorded as {rate_text(prior.rate)}; it cannot be changed to "
-        f"{rate_text(quote.rate)}",
+        f"already recorded as {_describe(prior)}; it cannot be changed to {_describe(asked)}",
         base=quote.base,
         quote=quote.quote,
         source=quote.source,
         as_of=format_timestamp(quote.as_of),
-        recorded=rate_text(prior.rate),
-        asked=rate_text(quote.rate),
+        recorded=prior[0],
+        asked=asked[0],
         **({"line": line} if line is not None else {}),
     )
 
 
-def list_quotes(
-    connection: Connection, currencies: Sequence[str] = (), at: datetime | None = None
-) -> list[StoredQuote]:
-    """Stored quotes naming any of ``currencies`` (all when empty), at or before ``at``."""
-    query = select(fx_rates).order_by(
-        fx_rates.c.as_of, fx_rates.c.base, fx_rates.c.quote, fx_rates.c.id
-    )
-    if currencies:
-        query = query.where(or_(fx_rates.c.base.in_(currencies), fx_rates.c.quote.in_(currencies)))
-    if at is not None:
-        query = query.where(fx_rates.c.as_of <= at)
-    return [_quote(row) for row in connection.execute(query)]
+def _describe(figures: Figures) -> str:
+    rate, bid, ask = figures
+    return rate if bid is None else f"{rate} (bid {bid}, ask {ask})"

@@ -37,7 +37,7 @@ class FxRateRow(Base):
 
     __table_args__ = (
         UniqueConstraint("base", "quote", "as_of", "source"),
-        Index("ix_fx_rates_base_quote_as_of", "base", "quote", "as_of"),
+        Index("ix_fx_rates_base_quote_as_of", "base", "quote", "as_of", "id"),
     )
 
 
