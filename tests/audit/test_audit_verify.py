@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from jiaolong_ledger import Ledger
 from jiaolong_ledger.audit import keys as keys_module
 from jiaolong_ledger.audit.keys import KeyRegistry
-from jiaolong_ledger.audit.verify import verify_file, verify_lines
+from jiaolong_ledger.audit.verify import VerifyReport, verify_file, verify_lines
 from jiaolong_ledger.errors import JournalTamperedError
 from jiaolong_ledger.journal.canonical import GENESIS_HASH, seal
 
@@ -42,50 +43,70 @@ def _rechain(objs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+Verify = Callable[..., VerifyReport]
+
+
+@pytest.fixture(params=["one-process", "chunked"])
+def verify(request: pytest.FixtureRequest) -> Verify:
+    """verify_file as it runs on small files, and as on large ones: split into chunks checked
+    by worker processes and stitched (tiny chunks here, so every check crosses boundaries)."""
+    if request.param == "one-process":
+        return lambda path, **options: verify_file(path, workers=1, **options)
+    return lambda path, **options: verify_file(path, workers=2, chunk_bytes=700, **options)
+
+
 # -- clean -------------------------------------------------------------------------------
 
 
-def test_clean_database_and_export_verify(full_ledger: Ledger, tmp_path: Path) -> None:
+def test_clean_database_and_export_verify(
+    full_ledger: Ledger, tmp_path: Path, verify: Verify
+) -> None:
     report = full_ledger.verify()
     assert report.ok, report.findings
     assert report.entries == report.last_seq > 40
     assert {"chain", "rows", "balances", "pending_state", "accounts_table"} <= set(report.checks)
     path = tmp_path / "journal.jsonl"
     _export(full_ledger, path)
-    from_file = verify_file(path)
+    from_file = verify(path)
     assert from_file.ok, from_file.findings
     assert (from_file.last_seq, from_file.last_hash) == (report.last_seq, report.last_hash)
-    assert verify_file(path, expected_head=report.last_hash).ok
+    assert verify(path, expected_head=report.last_hash).ok
 
 
-def test_reformatted_export_still_verifies(full_ledger: Ledger, tmp_path: Path) -> None:
+def test_reformatted_export_still_verifies(
+    full_ledger: Ledger, tmp_path: Path, verify: Verify
+) -> None:
     """Verification is over the canonical form, not the exact bytes: pretty JSON passes."""
     lines = _export(full_ledger, tmp_path / "a.jsonl")
     pretty = [json.dumps(json.loads(line), ensure_ascii=True, indent=None) for line in lines]
     assert pretty != lines
-    assert verify_file(_write(tmp_path / "b.jsonl", pretty)).ok
+    assert verify(_write(tmp_path / "b.jsonl", pretty)).ok
 
 
-def test_slice_verifies_from_its_anchor(full_ledger: Ledger, tmp_path: Path) -> None:
+def test_slice_verifies_from_its_anchor(
+    full_ledger: Ledger, tmp_path: Path, verify: Verify
+) -> None:
     path = tmp_path / "slice.jsonl"
     full_ledger.export_journal(path, start_seq=10, end_seq=25)
-    report = verify_file(path, anchored=True)
+    report = verify(path, anchored=True)
     assert report.ok and report.anchored
     assert (report.first_seq, report.last_seq) == (10, 25)
-    whole = verify_file(path)
+    whole = verify(path)
     assert not whole.ok and whole.first_broken_seq == 1
 
 
 # -- tampering with an export -------------------------------------------------------------
 
 
-def test_changed_posting_amount_is_pinpointed(full_ledger: Ledger, tmp_path: Path) -> None:
+def test_changed_posting_amount_is_pinpointed(
+    full_ledger: Ledger, tmp_path: Path, verify: Verify
+) -> None:
     lines = _export(full_ledger, tmp_path / "a.jsonl")
     seq = _seq_of(lines, "order-42/fund")
     target = lines[seq - 1]
     assert '"amount":"1000.00"' in target
     lines[seq - 1] = target.replace('"amount":"1000.00"', '"amount":"1000.01"', 1)
-    report = verify_file(_write(tmp_path / "b.jsonl", lines))
+    report = verify(_write(tmp_path / "b.jsonl", lines))
     assert not report.ok
     assert report.first_broken_seq == seq
     assert {(f.code, f.seq) for f in report.findings} == {
@@ -94,19 +115,21 @@ def test_changed_posting_amount_is_pinpointed(full_ledger: Ledger, tmp_path: Pat
     }
 
 
-def test_balanced_edit_is_still_tampering(full_ledger: Ledger, tmp_path: Path) -> None:
+def test_balanced_edit_is_still_tampering(
+    full_ledger: Ledger, tmp_path: Path, verify: Verify
+) -> None:
     lines = _export(full_ledger, tmp_path / "a.jsonl")
     seq = _seq_of(lines, "order-42/fund")
     lines[seq - 1] = lines[seq - 1].replace('"1000.00"', '"10.00"')
-    report = verify_file(_write(tmp_path / "b.jsonl", lines))
+    report = verify(_write(tmp_path / "b.jsonl", lines))
     assert [(f.code, f.seq) for f in report.findings] == [("JOURNAL_TAMPERED", seq)]
 
 
-def test_deleted_entry_is_pinpointed(full_ledger: Ledger, tmp_path: Path) -> None:
+def test_deleted_entry_is_pinpointed(full_ledger: Ledger, tmp_path: Path, verify: Verify) -> None:
     lines = _export(full_ledger, tmp_path / "a.jsonl")
     seq = _seq_of(lines, "loan-1/interest/d1")
     del lines[seq - 1]
-    report = verify_file(_write(tmp_path / "b.jsonl", lines))
+    report = verify(_write(tmp_path / "b.jsonl", lines))
     assert report.first_broken_seq == seq
     codes = {(f.code, f.seq) for f in report.findings}
     assert ("SEQ_BROKEN", seq) in codes
@@ -114,18 +137,22 @@ def test_deleted_entry_is_pinpointed(full_ledger: Ledger, tmp_path: Path) -> Non
     assert f"seq {seq}..{seq} missing" in report.findings[0].message
 
 
-def test_swapped_entries_are_pinpointed(full_ledger: Ledger, tmp_path: Path) -> None:
+def test_swapped_entries_are_pinpointed(
+    full_ledger: Ledger, tmp_path: Path, verify: Verify
+) -> None:
     lines = _export(full_ledger, tmp_path / "a.jsonl")
     seq = _seq_of(lines, "cycle-1/pay-in")
     lines[seq - 1], lines[seq] = lines[seq], lines[seq - 1]
-    report = verify_file(_write(tmp_path / "b.jsonl", lines))
+    report = verify(_write(tmp_path / "b.jsonl", lines))
     assert report.first_broken_seq == seq
     broken = {f.seq for f in report.findings}
     assert broken <= {seq, seq + 1, seq + 2}  # seq + 2's prev_hash no longer follows
     assert {f.code for f in report.findings} == {"SEQ_BROKEN", "JOURNAL_TAMPERED"}
 
 
-def test_rewritten_chain_is_caught_by_a_recorded_head(full_ledger: Ledger, tmp_path: Path) -> None:
+def test_rewritten_chain_is_caught_by_a_recorded_head(
+    full_ledger: Ledger, tmp_path: Path, verify: Verify
+) -> None:
     lines = _export(full_ledger, tmp_path / "a.jsonl")
     head = json.loads(lines[-1])["hash"]
     objs = [json.loads(line) for line in lines]
@@ -133,30 +160,34 @@ def test_rewritten_chain_is_caught_by_a_recorded_head(full_ledger: Ledger, tmp_p
     for posting in objs[seq - 1]["postings"]:
         posting["amount"] = "999.00"
     forged = _write(tmp_path / "b.jsonl", _rechain(objs))
-    assert verify_file(forged).ok  # internally consistent: only a trusted head can tell
-    report = verify_file(forged, expected_head=head)
+    assert verify(forged).ok  # internally consistent: only a trusted head can tell
+    report = verify(forged, expected_head=head)
     assert [f.code for f in report.findings] == ["HEAD_MISMATCH"]
 
 
-def test_truncated_export_is_caught_by_a_recorded_head(full_ledger: Ledger, tmp_path: Path) -> None:
+def test_truncated_export_is_caught_by_a_recorded_head(
+    full_ledger: Ledger, tmp_path: Path, verify: Verify
+) -> None:
     lines = _export(full_ledger, tmp_path / "a.jsonl")
     head = json.loads(lines[-1])["hash"]
-    report = verify_file(_write(tmp_path / "b.jsonl", lines[:-1]), expected_head=head)
+    report = verify(_write(tmp_path / "b.jsonl", lines[:-1]), expected_head=head)
     assert [(f.code, f.seq) for f in report.findings] == [("HEAD_MISMATCH", len(lines))]
 
 
-def test_duplicate_key_is_named(full_ledger: Ledger, tmp_path: Path) -> None:
+def test_duplicate_key_is_named(full_ledger: Ledger, tmp_path: Path, verify: Verify) -> None:
     lines = _export(full_ledger, tmp_path / "a.jsonl")
     objs = [json.loads(line) for line in lines]
     first = _seq_of(lines, "loan-1/interest/d1")
     second = _seq_of(lines, "loan-1/repay")
     objs[second - 1]["key"] = "loan-1/interest/d1"
-    report = verify_file(_write(tmp_path / "b.jsonl", _rechain(objs)))
+    report = verify(_write(tmp_path / "b.jsonl", _rechain(objs)))
     assert [(f.code, f.seq) for f in report.findings] == [("DUPLICATE_KEY", second)]
     assert report.findings[0].details["seqs"] == [first, second]
 
 
-def test_semantic_checks_on_a_forged_chain(full_ledger: Ledger, tmp_path: Path) -> None:
+def test_semantic_checks_on_a_forged_chain(
+    full_ledger: Ledger, tmp_path: Path, verify: Verify
+) -> None:
     lines = _export(full_ledger, tmp_path / "a.jsonl")
     objs = [json.loads(line) for line in lines]
     posting_to_closed = {
@@ -184,7 +215,9 @@ def test_semantic_checks_on_a_forged_chain(full_ledger: Ledger, tmp_path: Path) 
         "pending_key": "hold/void",
         "postings": [],
     }
-    report = verify_lines(_rechain([*objs, posting_to_closed, void_twice]))
+    forged = _rechain([*objs, posting_to_closed, void_twice])
+    assert verify_lines(forged).findings == verify(_write(tmp_path / "f.jsonl", forged)).findings
+    report = verify(tmp_path / "f.jsonl")
     assert [(f.code, f.seq) for f in report.findings] == [
         ("ACCOUNT_INVALID", len(objs) + 1),
         ("ACCOUNT_INVALID", len(objs) + 1),
@@ -192,7 +225,7 @@ def test_semantic_checks_on_a_forged_chain(full_ledger: Ledger, tmp_path: Path) 
     ]
 
 
-def test_malformed_lines_are_findings_not_crashes(tmp_path: Path) -> None:
+def test_malformed_lines_are_findings_not_crashes(tmp_path: Path, verify: Verify) -> None:
     good = _rechain(
         [
             {
@@ -211,7 +244,7 @@ def test_malformed_lines_are_findings_not_crashes(tmp_path: Path) -> None:
             }
         ]
     )
-    report = verify_file(_write(tmp_path / "m.jsonl", ["not json", "[1, 2]", *good]))
+    report = verify(_write(tmp_path / "m.jsonl", ["not json", "[1, 2]", *good]))
     assert [f.code for f in report.findings][:2] == ["MALFORMED_ENTRY", "MALFORMED_ENTRY"]
     assert "MALFORMED_ENTRY" in {f.code for f in report.findings[2:]}
     with pytest.raises(JournalTamperedError) as raised:

@@ -69,6 +69,19 @@ class KeyRegistry:
         positions.extend(self._positions[bucket])
         return hashes, positions
 
+    def export_buckets(self) -> tuple[list[bytes], list[bytes]]:
+        """Every bucket's hashes and positions as bytes (a worker hands them to the main)."""
+        loaded = [self._load(bucket) for bucket in range(BUCKETS)]
+        return [h.tobytes() for h, _ in loaded], [p.tobytes() for _, p in loaded]
+
+    def absorb(self, hashes: list[bytes], positions: list[bytes]) -> None:
+        """Add buckets exported by another registry (of a process with the same hash seed)."""
+        for bucket, (hash_bytes, position_bytes) in enumerate(zip(hashes, positions, strict=True)):
+            self._hashes[bucket].frombytes(hash_bytes)
+            self._positions[bucket].frombytes(position_bytes)
+            if len(self._hashes[bucket]) >= BUFFER_ENTRIES_MAX:
+                self._spill(bucket)
+
     def candidate_positions(self) -> set[int]:
         """Positions whose key hash was seen more than once (a superset of the duplicates)."""
         candidates: set[int] = set()

@@ -22,6 +22,8 @@ row with the last entry (``HEAD_MISMATCH``).
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +43,11 @@ if TYPE_CHECKING:
 FINDINGS_MAX: Final = 1_000
 """Findings kept in a report; later ones are only counted (``findings_total``)."""
 READ_BATCH_BYTES: Final = 1 << 20
+CHUNK_BYTES: Final = 8 << 20
+"""Bytes of a file checked by one worker task."""
+PARALLEL_MIN_BYTES: Final = 32 << 20
+"""Files at least this large are checked by several processes by default."""
+WORKERS_MAX: Final = 4
 
 JOURNAL_TAMPERED: Final = "JOURNAL_TAMPERED"
 SEQ_BROKEN: Final = "SEQ_BROKEN"
@@ -150,7 +157,8 @@ class VerifyReport:
 
 @dataclass(slots=True)
 class AccountRecord:
-    currency: str
+    currency: str | None
+    """None for a placeholder: a segment saw a status record of an account opened before it."""
     kind: str
     constraint: str | None
     status: str
@@ -184,23 +192,64 @@ class _Amounts:
         return self.patterns[currency]
 
 
-class JournalChecker:
-    """Feeds lines one at a time; accumulates findings in a :class:`VerifyReport`."""
+@dataclass(slots=True)
+class SegmentResult:
+    """What a segment checker (one chunk of a file, in a worker) hands to the main checker:
+    its chain ends, its own findings, its keys, and what it could not decide alone (postings to
+    accounts and resolutions of pending entries from before the segment, account records)."""
 
-    def __init__(self, report: VerifyReport, *, anchored: bool = False) -> None:
+    entries: int
+    first_seq: int | None
+    first_prev_hash: str | None
+    last_seq: int
+    last_hash: str
+    findings: list[Finding]
+    findings_total: int
+    key_hashes: list[bytes]
+    key_positions: list[bytes]
+    account_events: list[tuple[int, str, dict[str, Any]]]
+    external_uses: dict[tuple[str, str], list[int]]
+    """(account, currency) -> [first seq, number of postings] for accounts opened before."""
+    external_resolutions: list[tuple[int, str, str, tuple[Leg, ...]]]
+    open_pending: dict[str, tuple[Leg, ...]]
+
+
+class JournalChecker:
+    """Feeds lines one at a time; accumulates findings in a :class:`VerifyReport`.
+
+    ``segment=True`` checks one chunk of a longer journal on its own (in a worker process):
+    it starts from its first line like a slice, checks accounts and pending entries it has seen
+    itself, and defers the rest to the main checker's :meth:`absorb` as a
+    :class:`SegmentResult`.
+    """
+
+    def __init__(
+        self,
+        report: VerifyReport,
+        *,
+        anchored: bool = False,
+        segment: bool = False,
+        position_base: int = 0,
+    ) -> None:
         self.report = report
         self.anchored = anchored
+        self.segment = segment
         report.anchored = anchored
         report.checks[:] = ["seq", "chain", "shape", "balanced", "keys"]
         if not anchored:
             report.checks += ["accounts", "pending"]
         self.expected_seq = 1
         self.prev_hash = GENESIS_HASH
-        self.position = 0
+        self.started = False
+        self.position = position_base
         self.keys = KeyRegistry()
         self.accounts: dict[str, AccountRecord] = {}
         self.pending: dict[str, tuple[Leg, ...]] = {}
         self._amounts = _Amounts()
+        self.first_prev_hash: str | None = None
+        self.account_events: list[tuple[int, str, dict[str, Any]]] = []
+        self.external_uses: dict[tuple[str, str], list[int]] = {}
+        self.external_resolutions: list[tuple[int, str, str, tuple[Leg, ...]]] = []
 
     # -- the chain -----------------------------------------------------------------------
 
@@ -212,16 +261,10 @@ class JournalChecker:
         report = self.report
         obj = _parse(raw)
         if obj is None or type(obj.get("seq")) is not int:
-            report.add(
-                MALFORMED_ENTRY,
-                self.expected_seq,
-                f"line {self.position} is not a journal object with an integer seq",
-                line=self.position,
-            )
-            self.expected_seq += 1
+            self._malformed_line()
             return None
         seq: int = obj["seq"]
-        if self.position == 1:
+        if not self.started:
             self._first(obj, seq)
         if seq != self.expected_seq:
             self._seq_broken(seq)
@@ -243,11 +286,25 @@ class JournalChecker:
         report.last_hash = self.prev_hash
         return obj
 
+    def _malformed_line(self) -> None:
+        known = self.started or not self.segment
+        where = f"after seq {self.expected_seq - 1}" if known else f"line {self.position}"
+        self.report.add(
+            MALFORMED_ENTRY,
+            self.expected_seq if known else None,
+            f"the line {where} is not a journal object with an integer seq",
+            line=self.position,
+        )
+        if known:
+            self.expected_seq += 1
+
     def _first(self, obj: dict[str, Any], seq: int) -> None:
+        self.started = True
         self.report.first_seq = seq
-        if self.anchored:
+        prev = obj.get("prev_hash")
+        self.first_prev_hash = prev if isinstance(prev, str) else None
+        if self.anchored or self.segment:
             self.expected_seq = seq
-            prev = obj.get("prev_hash")
             self.prev_hash = prev if isinstance(prev, str) else GENESIS_HASH
 
     def _seq_broken(self, seq: int) -> None:
@@ -340,15 +397,41 @@ class JournalChecker:
             record = accounts.get(account)
             if record is not None and record.currency == currency and record.status != "closed":
                 continue
-            if record is None:
-                problem = "was never opened"
-            elif record.currency != currency:
-                problem = f"holds {record.currency}, not {currency}"
-            else:
-                problem = "is closed"
-            self.report.add(
-                ACCOUNT_INVALID, seq, f"seq {seq}: account {account} {problem}", account=account
-            )
+            if self.segment and (
+                record is None or (record.currency is None and record.status != "closed")
+            ):
+                # opened before this segment: the main checker knows it
+                use = self.external_uses.get((account, currency))
+                if use is None:
+                    self.external_uses[(account, currency)] = [seq, 1]
+                else:
+                    use[1] += 1
+                continue
+            self._account_problem(account, currency, seq, record)
+
+    def _account_problem(
+        self,
+        account: str,
+        currency: str,
+        seq: int,
+        record: AccountRecord | None,
+        postings: int = 1,
+    ) -> None:
+        if record is None:
+            problem = "was never opened"
+        elif record.status == "closed":
+            problem = "is closed"
+        elif record.currency is not None and record.currency != currency:
+            problem = f"holds {record.currency}, not {currency}"
+        else:
+            return
+        also = f" (and {postings - 1} later postings of that chunk)" if postings > 1 else ""
+        self.report.add(
+            ACCOUNT_INVALID,
+            seq,
+            f"seq {seq}: account {account} {problem}{also}",
+            account=account,
+        )
 
     def _account_record(
         self, obj: dict[str, Any], seq: int, kind: str, postings: list[Any]
@@ -357,6 +440,27 @@ class JournalChecker:
         if postings or not isinstance(account, dict) or not isinstance(account.get("code"), str):
             self.report.add(MALFORMED_ENTRY, seq, f"seq {seq}: malformed {kind} record")
             return
+        if self.segment:
+            self.account_events.append((seq, kind, account))
+            self._segment_account_record(seq, kind, account)
+        else:
+            self.apply_account_record(seq, kind, account)
+
+    def _segment_account_record(self, seq: int, kind: str, account: dict[str, Any]) -> None:
+        """Track what the segment itself can know; the main checker judges the records."""
+        code = account["code"]
+        record = self.accounts.get(code)
+        if kind == "open_account":
+            currency = account.get("currency")
+            self.accounts[code] = AccountRecord(
+                currency if isinstance(currency, str) else "", "", None, "open", seq
+            )
+        elif record is None:
+            self.accounts[code] = AccountRecord(None, "", None, _ACCOUNT_STATUS_AFTER[kind], seq)
+        else:
+            record.status = _ACCOUNT_STATUS_AFTER[kind]
+
+    def apply_account_record(self, seq: int, kind: str, account: dict[str, Any]) -> None:
         code = account["code"]
         record = self.accounts.get(code)
         if kind == "open_account":
@@ -386,6 +490,14 @@ class JournalChecker:
             return
         pending_key = obj.get("pending_key")
         held = self.pending.pop(pending_key, None) if isinstance(pending_key, str) else None
+        if held is None and self.segment and isinstance(pending_key, str):
+            self.external_resolutions.append((seq, kind, pending_key, tuple(legs)))
+            return
+        self._resolve_pending(seq, kind, pending_key, held, legs)
+
+    def _resolve_pending(
+        self, seq: int, kind: str, pending_key: object, held: tuple[Leg, ...] | None, legs: Any
+    ) -> None:
         if held is None:
             self.report.add(
                 PENDING_INVALID,
@@ -408,6 +520,68 @@ class JournalChecker:
                 f"seq {seq}: post_pending does not post (at most) the legs of {pending_key!r}",
                 pending_key=pending_key,
             )
+
+    # -- segments ------------------------------------------------------------------------
+
+    def segment_result(self) -> SegmentResult:
+        report = self.report
+        hashes, positions = self.keys.export_buckets()
+        self.keys.close()
+        return SegmentResult(
+            entries=report.entries,
+            first_seq=report.first_seq,
+            first_prev_hash=self.first_prev_hash,
+            last_seq=report.last_seq,
+            last_hash=report.last_hash,
+            findings=report.findings,
+            findings_total=report.findings_total,
+            key_hashes=hashes,
+            key_positions=positions,
+            account_events=self.account_events,
+            external_uses=self.external_uses,
+            external_resolutions=self.external_resolutions,
+            open_pending=self.pending,
+        )
+
+    def absorb(self, part: SegmentResult) -> None:
+        """Continue this (main) checker's stream with a segment checked elsewhere."""
+        report = self.report
+        if part.entries and part.first_seq is not None:
+            if not self.started:
+                self.started = True
+                report.first_seq = part.first_seq
+                if self.anchored:
+                    self.expected_seq = part.first_seq
+                    self.prev_hash = part.first_prev_hash or GENESIS_HASH
+            if part.first_seq != self.expected_seq:
+                self._seq_broken(part.first_seq)
+            if part.first_prev_hash != self.prev_hash:
+                report.add(
+                    JOURNAL_TAMPERED,
+                    part.first_seq,
+                    f"seq {part.first_seq}: prev_hash does not match the hash of the entry "
+                    "before it",
+                    expected_prev_hash=self.prev_hash,
+                )
+        for finding in part.findings:
+            report.add(finding.code, finding.seq, finding.message, **finding.details)
+        report.findings_total += part.findings_total - len(part.findings)
+        if not self.anchored:
+            for (account, currency), (seq, count) in part.external_uses.items():
+                self._account_problem(
+                    account, currency, seq, self.accounts.get(account), postings=count
+                )
+            for seq, kind, record in part.account_events:
+                self.apply_account_record(seq, kind, record)
+            for seq, kind, pending_key, legs in part.external_resolutions:
+                held = self.pending.pop(pending_key, None)
+                self._resolve_pending(seq, kind, pending_key, held, legs)
+            self.pending.update(part.open_pending)
+        self.keys.absorb(part.key_hashes, part.key_positions)
+        if part.entries:
+            self.expected_seq, self.prev_hash = part.last_seq + 1, part.last_hash
+            report.entries += part.entries
+            report.last_seq, report.last_hash = part.last_seq, part.last_hash
 
     # -- the end -------------------------------------------------------------------------
 
@@ -547,11 +721,31 @@ def verify_file(
     anchored: bool = False,
     expected_head: str | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> VerifyReport:
-    """Verify an exported JSON Lines journal, streaming. ``anchored`` accepts a slice."""
+    """Verify an exported JSON Lines journal, streaming. ``anchored`` accepts a slice.
+
+    A large file is split into chunks of about ``chunk_bytes`` that ``workers`` processes check
+    side by side (default: one per CPU, up to :data:`WORKERS_MAX`, for files of at least
+    :data:`PARALLEL_MIN_BYTES` where processes can fork); the chunks' results are stitched in
+    order, so the findings are those of a single pass.
+    """
     report = VerifyReport(source=str(path))
     checker = JournalChecker(report, anchored=anchored)
-    size = Path(path).stat().st_size if str(path) != "-" else 0
+    size = Path(path).stat().st_size
+    if workers is None:
+        workers = _default_workers(size)
+    if workers > 1:
+        chunks = _chunks(path, size, chunk_bytes)
+        context = multiprocessing.get_context("fork")
+        tasks = [(str(path), start, end, index) for index, (start, end) in enumerate(chunks)]
+        with context.Pool(min(workers, len(tasks))) as pool:
+            parts = pool.imap(_check_chunk, tasks)
+            for part in (progress or _identity)(parts, len(tasks)):
+                checker.absorb(part)
+        checker.finish(_chunk_resolver(path, chunks), expected_head)
+        return report
     total = max(1, -(-size // READ_BATCH_BYTES)) if size else None
     feed = checker.feed
     for batch in (progress or _identity)(file_batches(path), total):
@@ -559,6 +753,58 @@ def verify_file(
             feed(line)
     checker.finish(_resolver(lambda: file_lines(path)), expected_head)
     return report
+
+
+def _default_workers(size: int) -> int:
+    if size < PARALLEL_MIN_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(os.cpu_count() or 1, WORKERS_MAX))
+
+
+def _chunks(path: str | Path, size: int, chunk_bytes: int) -> list[tuple[int, int]]:
+    """Byte ranges of about ``chunk_bytes`` that start and end on line boundaries."""
+    starts = [0]
+    with open(path, "rb") as handle:
+        while starts[-1] + chunk_bytes < size:
+            handle.seek(starts[-1] + chunk_bytes)
+            handle.readline()
+            if handle.tell() >= size:
+                break
+            starts.append(handle.tell())
+    return list(zip(starts, [*starts[1:], size], strict=True))
+
+
+def _chunk_lines(path: str, start: int, end: int) -> list[bytes]:
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        data = handle.read(end - start)
+    return [line for line in data.split(b"\n") if line.strip()]
+
+
+def _check_chunk(task: tuple[str, int, int, int]) -> SegmentResult:
+    """Worker: check one chunk as a segment. Positions are ``index << 32 | line number``."""
+    path, start, end, index = task
+    checker = JournalChecker(VerifyReport(), segment=True, position_base=index << 32)
+    feed = checker.feed
+    for line in _chunk_lines(path, start, end):
+        feed(line)
+    return checker.segment_result()
+
+
+def _chunk_resolver(path: str | Path, chunks: list[tuple[int, int]]) -> KeyResolver:
+    def resolve(positions: set[int]) -> dict[int, tuple[int | None, str]]:
+        found: dict[int, tuple[int | None, str]] = {}
+        for index in sorted({position >> 32 for position in positions}):
+            start, end = chunks[index]
+            for number, line in enumerate(_chunk_lines(str(path), start, end), start=1):
+                position = index << 32 | number
+                if position in positions:
+                    obj = _parse(line.strip())
+                    if obj is not None and isinstance(obj.get("key"), str):
+                        found[position] = (obj.get("seq"), obj["key"])
+        return found
+
+    return resolve
 
 
 def verify_database(ledger: Ledger, *, progress: Progress | None = None) -> VerifyReport:
