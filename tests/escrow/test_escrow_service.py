@@ -211,6 +211,8 @@ def test_placing_again_is_idempotent_but_different_terms_conflict(market: Ledger
         ({"release_plan": []}, ReleasePlanInvalidError),
         ({"incoterm": "FOB"}, InvalidInputError),
         ({"seller": "lodz-gallery"}, InvalidInputError),
+        ({"buyer": "lodz:gallery"}, InvalidInputError),
+        ({"shipment_id": "X 8001"}, InvalidInputError),
         ({"fee_rate": None, "fee": eur("1000.01")}, InvalidInputError),
     ],
 )

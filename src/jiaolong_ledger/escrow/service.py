@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from moneyed import Money
 
-from jiaolong_ledger.accounts.model import AccountStatus, check_account_code
+from jiaolong_ledger.accounts.model import AccountStatus
 from jiaolong_ledger.errors import (
     AccountExistsError,
     CurrencyMismatchError,
@@ -68,6 +68,8 @@ log = get_logger("jiaolong_ledger.escrow")
 
 IDENTIFIER_RE: Final = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
 """Order and shipment ids: 1-64 characters, letters, digits, ``_.-``, alphanumeric ends."""
+PARTICIPANT_RE: Final = re.compile(r"^[a-z0-9](?:[a-z0-9_.-]{0,62}[a-z0-9])?$")
+"""A participant name is one account-code segment: ``participant:<name>:cash:<CCY>``."""
 INCOTERMS: Final = ("FCA", "CPT", "CIP", "DAP", "DPU", "DDP")
 """Incoterms 2020 usable for rail (any-mode rules); FOB/CIF/FAS/CFR are sea-only."""
 DISPUTE_OUTCOMES: Final = ("release", "refund", "split")
@@ -115,13 +117,86 @@ def _check_times(**values: datetime | None) -> None:
     raise_problems(problems)
 
 
-def _participant(name: object, field: str, currency: str) -> str:
-    if not isinstance(name, str) or not name or len(name) > NAME_LENGTH_MAX:
+def _participant(name: object, field: str) -> str:
+    if not isinstance(name, str) or not PARTICIPANT_RE.match(name):
         raise InvalidInputError(
-            f"{field} must be a participant name of 1-{NAME_LENGTH_MAX} characters", field=field
+            f"{field} must be a participant name: 1-{NAME_LENGTH_MAX} lowercase letters, "
+            f"digits, '_', '.' or '-', alphanumeric at both ends; got {name!r}",
+            field=field,
         )
-    check_account_code(cash_account(name, currency))
     return name
+
+
+FRESH_ORDER: Final[dict[str, Any]] = {
+    "status": PLACED,
+    "funded_at": None,
+    "closed_at": None,
+    "funded_minor": 0,
+    "released_minor": 0,
+    "fee_charged_minor": 0,
+    "refunded_minor": 0,
+    "disputed": False,
+    "dispute_id": None,
+    "dispute_reason": None,
+    "dispute_outcome": None,
+    "close_reason": None,
+}
+"""The running state of an order that has just been placed."""
+
+
+def _order_terms(
+    order_id: str,
+    *,
+    buyer: str,
+    seller: str,
+    amount: Money,
+    incoterm: str,
+    release_plan: ReleasePlan | Iterable[PlanInput],
+    fee: Money | None,
+    fee_rate: str | int | Decimal | None,
+    shipment_id: str | None,
+    funding_deadline: datetime | None,
+    release_deadline: datetime | None,
+) -> tuple[dict[str, Any], ReleasePlan]:
+    """Validate an order's terms; the row values that never change, and the plan."""
+    check_identifier(order_id, "order_id")
+    if shipment_id is not None:
+        check_identifier(shipment_id, "shipment_id")
+    amount_minor, currency = positive_minor(amount)
+    _participant(buyer, "buyer")
+    _participant(seller, "seller")
+    if buyer == seller:
+        raise InvalidInputError("buyer and seller must differ", field="seller")
+    if incoterm not in INCOTERMS:
+        raise InvalidInputError(
+            f"incoterm {incoterm!r} is not a rail incoterm ({', '.join(INCOTERMS)})",
+            field="incoterm",
+        )
+    _check_times(funding_deadline=funding_deadline, release_deadline=release_deadline)
+    if not isinstance(release_plan, ReleasePlan):
+        release_plan = ReleasePlan.parse(release_plan)
+    terms: dict[str, Any] = {
+        "order_id": order_id,
+        "buyer": buyer,
+        "seller": seller,
+        "currency": currency,
+        "amount_minor": amount_minor,
+        "fee_minor": money_to_minor(platform_fee(amount, fee_rate, fee))[0],
+        "fee_rate": None if fee_rate is None else str(fee_rate),
+        "incoterm": incoterm,
+        "shipment_id": shipment_id,
+        "funding_deadline": funding_deadline,
+        "release_deadline": release_deadline,
+    }
+    fingerprint = {
+        **terms,
+        "plan": release_plan.to_list(),
+        "funding_deadline": _stamp(funding_deadline),
+        "release_deadline": _stamp(release_deadline),
+    }
+    del fingerprint["order_id"]
+    terms["request_digest"] = request_digest(fingerprint)
+    return terms, release_plan
 
 
 class EscrowBook:
@@ -150,44 +225,23 @@ class EscrowBook:
         at: datetime | None = None,
     ) -> EscrowState:
         """Open the escrow agreement and its ``platform:escrow:<order>`` liability account."""
-        check_identifier(order_id, "order_id")
-        if shipment_id is not None:
-            check_identifier(shipment_id, "shipment_id")
-        amount_minor, currency = positive_minor(amount)
-        _participant(buyer, "buyer", currency)
-        _participant(seller, "seller", currency)
-        if buyer == seller:
-            raise InvalidInputError("buyer and seller must differ", field="seller")
-        if incoterm not in INCOTERMS:
-            raise InvalidInputError(
-                f"incoterm {incoterm!r} is not a rail incoterm ({', '.join(INCOTERMS)})",
-                field="incoterm",
-            )
-        _check_times(at=at, funding_deadline=funding_deadline, release_deadline=release_deadline)
-        plan = (
-            release_plan
-            if isinstance(release_plan, ReleasePlan)
-            else ReleasePlan.parse(release_plan)
+        terms, plan = _order_terms(
+            order_id,
+            buyer=buyer,
+            seller=seller,
+            amount=amount,
+            incoterm=incoterm,
+            release_plan=release_plan,
+            fee=fee,
+            fee_rate=fee_rate,
+            shipment_id=shipment_id,
+            funding_deadline=funding_deadline,
+            release_deadline=release_deadline,
         )
-        fee_minor = money_to_minor(platform_fee(amount, fee_rate, fee))[0]
-        rate_text = None if fee_rate is None else str(fee_rate)
-        digest = request_digest(
-            {
-                "buyer": buyer,
-                "seller": seller,
-                "amount": [amount_minor, currency],
-                "fee": fee_minor,
-                "fee_rate": rate_text,
-                "incoterm": incoterm,
-                "shipment_id": shipment_id,
-                "plan": plan.to_list(),
-                "funding_deadline": _stamp(funding_deadline),
-                "release_deadline": _stamp(release_deadline),
-            }
-        )
+        _check_times(at=at)
         existing = records.load(self.connection, order_id)
         if existing is not None:
-            if existing.request_digest != digest:
+            if existing.request_digest != terms["request_digest"]:
                 raise IdempotencyConflictError(
                     f"order {order_id!r} was already placed with different terms",
                     order_id=order_id,
@@ -203,48 +257,26 @@ class EscrowBook:
                 account=account,
                 order_id=order_id,
             )
-        self.tx.open_account(account, currency, "liability", "debits_must_not_exceed_credits")
-        placed_at = at or self.tx.clock()
+        self.tx.open_account(
+            account, terms["currency"], "liability", "debits_must_not_exceed_credits"
+        )
         record = OrderRecord(
-            order_id=order_id,
-            buyer=buyer,
-            seller=seller,
-            currency=currency,
-            amount_minor=amount_minor,
-            fee_minor=fee_minor,
-            fee_rate=rate_text,
-            incoterm=incoterm,
-            shipment_id=shipment_id,
+            **terms,
+            **FRESH_ORDER,
             escrow_account=account,
-            status=PLACED,
-            placed_at=placed_at,
-            funding_deadline=funding_deadline,
-            release_deadline=release_deadline,
-            funded_at=None,
-            closed_at=None,
-            funded_minor=0,
-            released_minor=0,
-            fee_charged_minor=0,
-            refunded_minor=0,
-            disputed=False,
-            dispute_id=None,
-            dispute_reason=None,
-            dispute_outcome=None,
-            close_reason=None,
-            request_digest=digest,
+            placed_at=at or self.tx.clock(),
             is_new=True,
         )
+        amounts = plan.amounts_minor(record.amount_minor)
         record.items = [
             ItemRecord(position, item.milestone, item.share, part)
-            for position, (item, part) in enumerate(
-                zip(plan.items, plan.amounts_minor(amount_minor), strict=True)
-            )
+            for position, (item, part) in enumerate(zip(plan.items, amounts, strict=True))
         ]
         log.info(
             "escrow_placed",
             order_id=order_id,
-            amount=format_minor(amount_minor, currency),
-            currency=currency,
+            amount=format_minor(record.amount_minor, record.currency),
+            currency=record.currency,
         )
         return self._finish(record)
 
