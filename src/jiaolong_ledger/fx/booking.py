@@ -38,7 +38,7 @@ from moneyed import Money
 from jiaolong_ledger.fx.rates import FxRate, exact_value, rate_text
 from jiaolong_ledger.journal.canonical import format_timestamp
 from jiaolong_ledger.journal.entry import Entry, Posting, credit, debit
-from jiaolong_ledger.money import format_minor, minor_to_money, round_to_minor
+from jiaolong_ledger.money import exponent, format_minor, minor_to_money, round_to_minor
 
 POSITION_PREFIX: Final = "fx:position:"
 POSITION_KIND: Final = "equity"
@@ -148,7 +148,7 @@ def exchange_entry(
         postings.append(
             credit(spread_income_account(target), minor_to_money(figures.spread_minor, target))
         )
-    residue = Decimal(figures.value_minor).scaleb(-_exponent(target)) - figures.value_exact
+    residue = Decimal(figures.value_minor).scaleb(-exponent(target)) - figures.value_exact
     fx: dict[str, Any] = {
         "rate": rate_text(rate.rate),
         "applied_rate": rate_text(figures.applied_rate),
@@ -159,7 +159,7 @@ def exchange_entry(
         "as_of": format_timestamp(rate.as_of),
         "source": rate.source,
         "rounding": rounding,
-        "value_exact": _text(figures.value_exact, _exponent(target)),
+        "value_exact": _text(figures.value_exact, exponent(target)),
         "value": format_minor(figures.value_minor, target),
         "rounding_residue": _text(residue),
         "spread": format_minor(figures.spread_minor, target),
@@ -175,12 +175,6 @@ def exchange_entry(
         f"{format_minor(figures.customer_minor, target)} {target}",
         metadata=body,
     )
-
-
-def _exponent(currency: str) -> int:
-    from jiaolong_ledger.money import exponent
-
-    return exponent(currency)
 
 
 @dataclass(frozen=True, slots=True)

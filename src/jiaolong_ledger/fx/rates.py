@@ -34,9 +34,20 @@ from typing import Any, Final
 
 from moneyed import Money
 
-from jiaolong_ledger.errors import InvalidInputError, InvalidRateError, UnknownCurrencyError
+from jiaolong_ledger.errors import (
+    CurrencyMismatchError,
+    InvalidInputError,
+    InvalidRateError,
+    UnknownCurrencyError,
+)
 from jiaolong_ledger.journal.canonical import format_timestamp
-from jiaolong_ledger.money import check_currency, minor_to_money, money_to_minor, round_to_minor
+from jiaolong_ledger.money import (
+    check_currency,
+    minor_to_decimal,
+    minor_to_money,
+    money_to_minor,
+    round_to_minor,
+)
 
 RATE_PRECISION: Final = 20
 """Significant digits of a derived (inverse or triangulated) rate; one rounding, half-even."""
@@ -211,8 +222,6 @@ class FxRate:
         """``money`` (in ``base``) times the mid rate (or ``rate``), rounded once to ``quote``."""
         minor, currency = money_to_minor(money)
         if currency != self.base:
-            from jiaolong_ledger.errors import CurrencyMismatchError
-
             raise CurrencyMismatchError(
                 f"rate is for {self.base}/{self.quote}, amount is in {currency}",
                 base=self.base,
@@ -240,8 +249,6 @@ class FxRate:
 
 def exact_value(amount_minor: int, base: str, quote: str, rate: Decimal) -> Decimal:
     """``amount_minor`` of ``base`` times ``rate``, in units of ``quote``, exactly."""
-    from jiaolong_ledger.money import minor_to_decimal
-
     with localcontext(_EXACT):
         return minor_to_decimal(amount_minor, base) * rate
 

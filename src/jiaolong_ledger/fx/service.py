@@ -18,6 +18,7 @@ from jiaolong_ledger.errors import (
     CurrencyMismatchError,
     IdempotencyConflictError,
     InvalidInputError,
+    InvalidRateError,
     RateNotFoundError,
     RateStaleError,
 )
@@ -163,8 +164,6 @@ class FX:
         check_rate_currency(quote)
         pair = {"base": base, "quote": quote}
         if base == quote:
-            from jiaolong_ledger.errors import InvalidRateError
-
             raise InvalidRateError(f"a rate needs two currencies, got {base}/{quote}", **pair)
         mid = parse_rate(rate, "rate", **pair)
         bid_value = parse_rate(bid, "bid", **pair) if bid is not None else None
@@ -172,8 +171,6 @@ class FX:
         if (bid_value is None) != (ask_value is None) or (
             bid_value is not None and ask_value is not None and not bid_value <= mid <= ask_value
         ):
-            from jiaolong_ledger.errors import InvalidRateError
-
             raise InvalidRateError(
                 "bid and ask come together, with bid <= rate <= ask",
                 rate=str(mid),
