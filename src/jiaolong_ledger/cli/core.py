@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from jiaolong_ledger.accounts.model import CONSTRAINTS, KINDS
 from jiaolong_ledger.cli.common import TIMESTAMP, emit, json_option, read_jsonl, state, table
+from jiaolong_ledger.errors import LedgerError, StorageUnavailableError
+from jiaolong_ledger.journal.entry import Entry
 from jiaolong_ledger.journal.jsonl import entry_from_line
+
+
+@contextmanager
+def _storage() -> Iterator[None]:
+    """Migration commands talk to the database directly: same error as the library's."""
+    try:
+        yield
+    except OperationalError as error:
+        raise StorageUnavailableError(f"cannot open the database: {error.orig}") from error
 
 
 @click.group()
@@ -24,8 +38,9 @@ def db_upgrade(revision: str) -> None:
     from jiaolong_ledger.storage.migrate import current_revision, upgrade
 
     ledger = Ledger.connect(state().db_url, migrate=False)
-    upgrade(ledger.engine, revision)
-    current = current_revision(ledger.engine)
+    with _storage():
+        upgrade(ledger.engine, revision)
+        current = current_revision(ledger.engine)
     emit({"revision": current}, lambda: click.echo(f"database at revision {current}"))
 
 
@@ -37,7 +52,8 @@ def db_current() -> None:
     from jiaolong_ledger.storage.migrate import current_revision, head_revision
 
     ledger = Ledger.connect(state().db_url, migrate=False)
-    data = {"current": current_revision(ledger.engine), "head": head_revision(ledger.engine)}
+    with _storage():
+        data = {"current": current_revision(ledger.engine), "head": head_revision(ledger.engine)}
     emit(data, lambda: click.echo(f"current {data['current']} (head {data['head']})"))
 
 
@@ -128,8 +144,12 @@ def post(file: str) -> None:
 
     A malformed line is reported with its number and nothing is posted.
     """
-    entries = [entry_from_line(obj, number) for number, obj in read_jsonl(file)]
-    posted = state().ledger().post_many(entries)
+    numbered = [(number, entry_from_line(obj, number)) for number, obj in read_jsonl(file)]
+    try:
+        posted = state().ledger().post_many([entry for _, entry in numbered])
+    except LedgerError as error:
+        _name_line(error, numbered)
+        raise
     emit(
         {
             "posted": len(posted),
@@ -140,6 +160,15 @@ def post(file: str) -> None:
             + (f" (seq {posted[0].seq}..{posted[-1].seq})" if posted else "")
         ),
     )
+
+
+def _name_line(error: LedgerError, numbered: list[tuple[int, Entry]]) -> None:
+    """Point a rejection of the batch at the line of the entry it names (by key)."""
+    key = error.details.get("key")
+    number = next((number for number, entry in numbered if entry.key == key), None)
+    if number is not None and "line" not in error.details:
+        error.details["line"] = number
+        error.message = f"line {number}: {error.message}"
 
 
 @click.command("balance")
