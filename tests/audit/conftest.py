@@ -204,3 +204,15 @@ def full_ledger(ledger: Ledger) -> Ledger:
 @pytest.fixture
 def every_kind() -> Callable[[Ledger], None]:
     return build_every_kind
+
+
+@pytest.fixture(scope="module")
+def clean_lines(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
+    """The every-kind journal's lines (SQLite, built once per module)."""
+    directory = tmp_path_factory.mktemp("lines")
+    ledger = Ledger.connect(f"sqlite:///{directory}/ledger.db")
+    try:
+        build_every_kind(ledger)
+        return [line.encode() for line in ledger.journal_lines()]
+    finally:
+        ledger.close()

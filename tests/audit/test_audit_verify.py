@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from jiaolong_ledger import Ledger
@@ -360,3 +362,27 @@ def test_key_registry_spills_and_confirms_candidates(monkeypatch: pytest.MonkeyP
     # equal hashes only make candidates: a resolver that sees different keys clears them
     assert registry.duplicates(lambda positions: {p: (p, f"other-{p}") for p in positions}) == []
     registry.close()
+
+
+# -- any single-byte change -----------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_any_single_byte_change_is_pinpointed(
+    clean_lines: list[bytes], data: st.DataObject
+) -> None:
+    index = data.draw(st.integers(0, len(clean_lines) - 1), label="line")
+    original = clean_lines[index]
+    position = data.draw(st.integers(0, len(original) - 1), label="byte")
+    byte = data.draw(st.integers(0, 255).filter(lambda b: b != original[position]), label="new")
+    changed = original[:position] + bytes([byte]) + original[position + 1 :]
+    try:
+        same_content = json.loads(changed) == json.loads(original)
+    except ValueError:
+        same_content = False
+    assume(not same_content)  # e.g. a space between tokens: the content, hence the hash, holds
+    lines = [*clean_lines[:index], changed, *clean_lines[index + 1 :]]
+    report = verify_lines(lines)
+    assert not report.ok
+    assert report.first_broken_seq == index + 1, report.findings[:3]

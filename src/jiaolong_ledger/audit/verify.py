@@ -12,6 +12,12 @@ other state is one small record per account and per still-pending entry). For ev
 - the entry is well formed, balances per currency, names open accounts of its currency, links
   two-phase entries to an outstanding pending entry, and its key is unique.
 
+A file of :data:`PARALLEL_MIN_BYTES` or more is cut into chunks on line boundaries that worker
+processes check as *segments* (each from its own first line, like a slice); the main process
+stitches their results in order: the chain link and seq between chunks, account records,
+postings to accounts and resolutions of pending entries the chunk could not judge alone, and
+the key buckets. The work per line is all in the workers, so this scales with the cores.
+
 Against a database, the same pass reads the stored lines joined with the structured columns and
 posting rows and checks that they agree (``ROW_MISMATCH``); then every account's stored posted and
 pending balances are compared with the sums of its postings (``BALANCE_MISMATCH``), the pending
@@ -267,7 +273,7 @@ class JournalChecker:
         if not self.started:
             self._first(obj, seq)
         if seq != self.expected_seq:
-            self._seq_broken(seq)
+            seq = self._seq_broken(seq, obj.get("prev_hash") == self.prev_hash)
         self.expected_seq = seq + 1
         stated = obj.get("hash")
         if obj.get("prev_hash") != self.prev_hash:
@@ -307,13 +313,24 @@ class JournalChecker:
             self.expected_seq = seq
             self.prev_hash = prev if isinstance(prev, str) else GENESIS_HASH
 
-    def _seq_broken(self, seq: int) -> None:
+    def _seq_broken(self, seq: int, linked: bool = False) -> int:
+        """Report a seq that is not the expected one; return the seq to go on from.
+
+        A line that still chains to the previous one (``linked``) is in its place and only its
+        ``seq`` member was changed: it is reported, and counted, as the expected seq. Otherwise
+        lines are missing or moved, and checking resumes from the seq found.
+        """
         expected = self.expected_seq
+        if linked:
+            message = f"seq {expected} is written as seq {seq} (the line is in its place)"
+            self.report.add(SEQ_BROKEN, expected, message, found_seq=seq)
+            return expected
         if seq > expected:
             message = f"seq {expected}..{seq - 1} missing (found seq {seq} next)"
         else:
             message = f"seq {seq} found where seq {expected} was expected (moved or repeated)"
         self.report.add(SEQ_BROKEN, min(seq, expected), message, found_seq=seq)
+        return seq
 
     # -- one entry -----------------------------------------------------------------------
 
@@ -496,7 +513,12 @@ class JournalChecker:
         self._resolve_pending(seq, kind, pending_key, held, legs)
 
     def _resolve_pending(
-        self, seq: int, kind: str, pending_key: object, held: tuple[Leg, ...] | None, legs: Any
+        self,
+        seq: int,
+        kind: str,
+        pending_key: object,
+        held: tuple[Leg, ...] | None,
+        legs: Iterable[Leg],
     ) -> None:
         if held is None:
             self.report.add(
@@ -509,6 +531,7 @@ class JournalChecker:
             return
         if kind != "post_pending":
             return
+        legs = list(legs)
         same_shape = len(held) == len(legs) and all(
             (a[0], a[1], a[3]) == (b[0], b[1], b[3]) and b[2] <= a[2]
             for a, b in zip(held, legs, strict=True)
