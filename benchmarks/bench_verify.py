@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import resource
 import sys
 import tempfile
@@ -147,25 +148,45 @@ def write_export(path: Path, entries: int) -> None:
             index += 1
 
 
+def _cpu_seconds() -> float:
+    own, children = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _verify_child(path: str, workers: int | None, queue: Any) -> None:
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     report = verify_file(path, workers=workers)
     elapsed = time.perf_counter() - started
-    main_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    worker_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    queue.put((report.ok, report.entries, elapsed, main_kib, worker_kib, report.findings_total))
+    cpu = _cpu_seconds() - cpu_before
+    own, children = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    queue.put(
+        (
+            report.ok,
+            report.entries,
+            elapsed,
+            cpu,
+            own.ru_maxrss,
+            children.ru_maxrss,
+            report.findings_total,
+        )
+    )
 
 
-def measure_verify(path: Path, workers: int | None) -> tuple[int, float, int, int]:
-    """(entries, seconds, peak RSS KiB of the verifying process, of its largest worker)."""
+def measure_verify(path: Path, workers: int | None) -> tuple[int, float, float, int, int]:
+    """(entries, wall s, CPU s of all processes, peak RSS KiB of the verifier, of a worker)."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     child = context.Process(target=_verify_child, args=(str(path), workers, queue))
     child.start()
-    ok, entries, elapsed, main_kib, worker_kib, findings = queue.get()
+    ok, entries, elapsed, cpu, main_kib, worker_kib, findings = queue.get()
     child.join()
     assert ok, f"generated export failed verification ({findings} findings)"
-    return entries, elapsed, main_kib, worker_kib
+    return entries, elapsed, cpu, main_kib, worker_kib
 
 
 def _postgres_url(base: str) -> str:
@@ -239,7 +260,7 @@ def main() -> None:
             written = time.perf_counter() - started
             mib = path.stat().st_size / 2**20
             for workers, label in ((None, "default workers"), (1, "one process")):
-                entries, elapsed, main_kib, worker_kib = measure_verify(path, workers)
+                entries, elapsed, cpu, main_kib, worker_kib = measure_verify(path, workers)
                 if workers is None:
                     peaks.append(max(main_kib, worker_kib))
                 results.append(
@@ -248,7 +269,8 @@ def main() -> None:
                         entries / elapsed,
                         "entries/s",
                         target=100_000,
-                        note=f"{elapsed:.2f} s; peak RSS {main_kib / 1024:.0f} MiB"
+                        note=f"{elapsed:.2f} s, {entries / cpu:,.0f} entries per CPU-second; "
+                        f"load {os.getloadavg()[0]:.1f}; peak RSS {main_kib / 1024:.0f} MiB"
                         + (f", workers {worker_kib / 1024:.0f} MiB" if worker_kib else "")
                         + f"; {mib:.0f} MiB file written in {written:.1f} s",
                     )
