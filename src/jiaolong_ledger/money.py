@@ -89,8 +89,19 @@ def to_decimal(amount: object) -> Decimal:
     return value
 
 
+def _require_decimal(amount: object) -> None:
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"expected a Decimal amount, got {type(amount).__name__}")
+
+
+def _require_minor(amount_minor: object) -> None:
+    if not isinstance(amount_minor, int) or isinstance(amount_minor, bool):
+        raise TypeError(f"minor units must be int, got {type(amount_minor).__name__}")
+
+
 def decimal_to_minor(amount: Decimal, currency_code: str) -> int:
     """Exact conversion to minor units; raises ``AMOUNT_PRECISION`` rather than round."""
+    _require_decimal(amount)
     exp = exponent(currency_code)
     if amount.as_tuple().exponent >= -exp:  # type: ignore[operator]  # finite: int exponent
         # No more decimals than the currency has: the product is an exact integer.
@@ -149,6 +160,7 @@ def positive_minor(money: Money) -> tuple[int, str]:
 
 def minor_to_decimal(amount_minor: int, currency_code: str) -> Decimal:
     """The exact ``Decimal`` for ``amount_minor``, quantized to the currency's exponent."""
+    _require_minor(amount_minor)
     exp = exponent(currency_code)
     with localcontext(_EXACT):
         return Decimal(amount_minor).scaleb(-exp)
@@ -160,6 +172,7 @@ def minor_to_money(amount_minor: int, currency_code: str) -> Money:
 
 def format_minor(amount_minor: int, currency_code: str) -> str:
     """Decimal string with exactly the currency's exponent: ``"100.00"``, ``"5"``, ``"1.500"``."""
+    _require_minor(amount_minor)
     exp = exponent(currency_code)
     if exp == 0:
         return str(amount_minor)
@@ -177,6 +190,7 @@ def parse_minor(text: str, currency_code: str) -> int:
 
 def round_to_minor(amount: Decimal, currency_code: str, rounding: str = DEFAULT_ROUNDING) -> int:
     """Round a Decimal amount to the currency's minor unit with an explicit rounding mode."""
+    _require_decimal(amount)
     exp = exponent(currency_code)
     with localcontext(_EXACT):
         minor = int(amount.scaleb(exp).to_integral_value(rounding=rounding))
