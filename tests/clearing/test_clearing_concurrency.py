@@ -22,12 +22,20 @@ BATCHES = 40
 BATCH_SIZE = 5
 
 
-def submit_batches(url: str, worker: str, results: Any = None) -> list[dict[int, int]]:
-    """Submit BATCHES batches of BATCH_SIZE obligations; returns each batch's cycle counts."""
+def submit_batches(
+    url: str, worker: str, halfway: Any, results: Any = None
+) -> list[dict[int, int]]:
+    """Submit BATCHES batches of BATCH_SIZE obligations; returns each batch's cycle counts.
+
+    Halfway, wait until a cut-off has frozen some obligations: then the second half surely
+    lands in later cycles than some of the first, whatever the scheduler does (SQLite's lock
+    is not fair: a cut-off can otherwise wait until every submitter is done)."""
     ledger = Ledger.connect(url, migrate=False)
     outcomes = []
     try:
         for batch in range(BATCHES):
+            if batch == BATCHES // 2:
+                assert halfway.wait(timeout=120)
             result = ledger.clearing.submit_many(
                 [
                     ObligationRequest(
@@ -52,13 +60,15 @@ def test_concurrent_submissions_and_cutoffs(db_url: str) -> None:
     ledger.clearing.register_participant("p", "EUR")
     ledger.clearing.register_participant("q", "EUR")
     ledger.clearing.open_cycle()
+    ledger.engine.dispose()  # no pooled connection crosses the fork
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    process = context.Process(target=submit_batches, args=(db_url, "proc", queue))
+    halfway = context.Event()
+    process = context.Process(target=submit_batches, args=(db_url, "proc", halfway, queue))
     process.start()  # forked before any thread of ours runs
     outcomes: list[list[dict[int, int]]] = []
     threads = [
-        threading.Thread(target=lambda w=w: outcomes.append(submit_batches(db_url, w)))
+        threading.Thread(target=lambda w=w: outcomes.append(submit_batches(db_url, w, halfway)))
         for w in (f"thread{i}" for i in range(THREADS))
     ]
     for thread in threads:
@@ -67,6 +77,8 @@ def test_concurrent_submissions_and_cutoffs(db_url: str) -> None:
     while any(thread.is_alive() for thread in threads) or process.is_alive():
         cycle = ledger.clearing.cutoff()
         frozen[cycle.id] = cycle.obligations
+        if cycle.obligations:
+            halfway.set()
         time.sleep(0.01)
     for thread in threads:
         thread.join()

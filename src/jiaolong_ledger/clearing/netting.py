@@ -75,23 +75,40 @@ def _filters(cycle_id: int, excluded: Collection[int]) -> list[ColumnElement[boo
     return filters
 
 
-def _same_currency(connection: Connection, filters: list[Any], acc: _Accumulator) -> None:
+def _same_currency(connection: Connection, filters: list[Any], acc: _Accumulator) -> bool:
+    """Aggregate obligations settling in their own currency; True if others exist.
+
+    Grouping by ``settlement_currency`` rather than filtering ``settlement_currency = currency``
+    keeps PostgreSQL's row estimate right (a column-equality filter is guessed at 0.5 %, which
+    made it sort a million rows on disk instead of hashing them).
+    """
     o = clearing_obligations
-    same = o.c.settlement_currency == o.c.currency
+    converted = False
     paid = (
-        select(o.c.payer_id, o.c.currency, func.sum(o.c.amount_minor), func.count())
-        .where(and_(*filters, same))
-        .group_by(o.c.payer_id, o.c.currency)
+        select(
+            o.c.payer_id,
+            o.c.currency,
+            o.c.settlement_currency,
+            func.sum(o.c.amount_minor),
+            func.count(),
+        )
+        .where(and_(*filters))
+        .group_by(o.c.payer_id, o.c.currency, o.c.settlement_currency)
     )
-    for payer_id, currency, total, count in connection.execute(paid):
+    for payer_id, currency, settlement_currency, total, count in connection.execute(paid):
+        if settlement_currency != currency:
+            converted = True
+            continue
         acc.pay(int(payer_id), currency, int(total), int(count))
     received = (
-        select(o.c.payee_id, o.c.currency, func.sum(o.c.amount_minor))
-        .where(and_(*filters, same))
-        .group_by(o.c.payee_id, o.c.currency)
+        select(o.c.payee_id, o.c.currency, o.c.settlement_currency, func.sum(o.c.amount_minor))
+        .where(and_(*filters))
+        .group_by(o.c.payee_id, o.c.currency, o.c.settlement_currency)
     )
-    for payee_id, currency, total in connection.execute(received):
-        acc.receive(int(payee_id), currency, int(total))
+    for payee_id, currency, settlement_currency, total in connection.execute(received):
+        if settlement_currency == currency:
+            acc.receive(int(payee_id), currency, int(total))
+    return converted
 
 
 def convert_minor(amount_minor: int, base: str, rate: FixingRate) -> int:
@@ -140,8 +157,8 @@ def net(
     """Positions per participant and currency of cycle ``cycle_id``, minus ``excluded``."""
     filters = _filters(cycle_id, excluded)
     acc = _Accumulator()
-    _same_currency(connection, filters, acc)
-    _converted(connection, filters, acc, rate_for)
+    if _same_currency(connection, filters, acc):
+        _converted(connection, filters, acc, rate_for)
     positions = {
         key: Position(
             participant=names[key[0]],
