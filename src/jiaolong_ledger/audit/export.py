@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from jiaolong_ledger.audit import beancount_format as beancount
 from jiaolong_ledger.errors import InvalidInputError
+from jiaolong_ledger.journal.entry import ACCOUNT_RECORD_KINDS
 from jiaolong_ledger.journal.validation import check_timestamp, raise_problems
 from jiaolong_ledger.storage.tables import journal_entries
 
@@ -201,7 +202,7 @@ def write_beancount(ledger: Ledger, handle: TextIO, selection: Selection | None 
         kind = obj["kind"]
         if kind == "open_account":
             continue  # written above, dated before anything that names the account
-        if "account" in obj:
+        if kind in ACCOUNT_RECORD_KINDS:
             code = obj["account"]["code"]
             kinds.setdefault(code, obj["account"]["kind"])
             when = max(beancount.day(obj["effective_at"]), last_day.get(code, ""))

@@ -45,7 +45,7 @@ from jiaolong_ledger.audit.verify import (
 from jiaolong_ledger.errors import InvalidInputError, JournalTamperedError, LedgerError
 from jiaolong_ledger.journal.canonical import GENESIS_HASH, entry_object, line_of, parse_timestamp
 from jiaolong_ledger.journal.engine import Draft, Transaction, request_digest
-from jiaolong_ledger.journal.entry import Entry, PostedEntry, Posting
+from jiaolong_ledger.journal.entry import ACCOUNT_RECORD_KINDS, Entry, PostedEntry, Posting
 from jiaolong_ledger.journal.validation import Leg
 from jiaolong_ledger.logs import get_logger
 from jiaolong_ledger.money import money
@@ -95,7 +95,7 @@ class Replayer:
 
     def apply(self, line: str, obj: dict[str, Any]) -> None:
         kind = obj["kind"]
-        if kind not in _ENGINE_OPERATIONS and "account" not in obj:
+        if kind not in _ENGINE_OPERATIONS and kind not in ACCOUNT_RECORD_KINDS:
             if obj["recorded_at"] != self.batch_recorded_at or len(self.batch) >= REPLAY_BATCH_MAX:
                 self.flush()
             self.batch.append((line, _client_entry(obj), obj["seq"]))
@@ -105,7 +105,7 @@ class Replayer:
             return
         self.flush()
         recorded_at = parse_timestamp(obj["recorded_at"])
-        if "account" in obj:
+        if kind in ACCOUNT_RECORD_KINDS:
             self.clock.set(parse_timestamp(obj["effective_at"]), recorded_at)
             self._account_record(line, obj)
             return
@@ -141,7 +141,7 @@ class Replayer:
                 f"seq {obj['seq']}: the {obj['kind']} record changed nothing on replay",
                 seq=obj["seq"],
             )
-        self._check_head(line, obj)
+        self._check_record(line, obj)
 
     def _engine_operation(self, obj: dict[str, Any], recorded_at: datetime) -> PostedEntry:
         kind, key = obj["kind"], obj["key"]
@@ -193,7 +193,7 @@ class Replayer:
                 key=entry.key,
             )
 
-    def _check_head(self, line: str, obj: dict[str, Any]) -> None:
+    def _check_record(self, line: str, obj: dict[str, Any]) -> None:
         from jiaolong_ledger.storage.tables import journal_entries
 
         written = self.tx.connection.execute(
