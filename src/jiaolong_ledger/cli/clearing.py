@@ -277,104 +277,19 @@ def _outputs(clearing: Any, report: Any, iso_dir: str | None, report_file: str |
         Path(report_file).write_text(
             json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-    emit(data, lambda: render_report(report, data.get("iso20022")))
+    emit(data, lambda: render_report(report, data.get("iso20022"), iso_asked=bool(iso_dir)))
 
 
-def render_report(report: Any, iso_file: str | None = None) -> None:
-    """The report as readable tables (also used by the demo)."""
-    from jiaolong_ledger.money import format_minor
+def render_report(report: Any, iso_file: str | None = None, *, iso_asked: bool = False) -> None:
+    """The report as readable tables."""
+    from jiaolong_ledger.clearing.render import report_lines
 
-    heading = "DRY RUN of" if report.dry_run else "settlement of"
-    click.echo(
-        f"clearing cycle {report.cycle_id}: {heading} obligations cut off at "
-        f"{report.cutoff_at.isoformat(timespec='seconds') if report.cutoff_at else '-'}"
-    )
-    click.echo(
-        f"  {report.obligations_settled} obligations netted, {report.obligations_carried} carried"
-        + (f" to cycle {report.carried_to_cycle}" if report.carried_to_cycle else "")
-        + f", {report.rounds} netting round(s)"
-    )
-    click.echo("")
-    table(
-        ["currency", "obligations", "gross", "net", "efficiency", "instructions", "method"],
-        [
-            [
-                s.currency,
-                str(s.obligations),
-                format_minor(s.gross_minor, s.currency),
-                format_minor(s.net_minor, s.currency),
-                f"{s.efficiency:.2%}" if s.efficiency is not None else "n/a",
-                str(s.instruction_count),
-                s.instruction_method,
-            ]
-            for s in report.currencies
-        ],
-        right={1, 2, 3, 4, 5},
-    )
-    _positions(report)
-    _exclusions(report)
-    _instructions(report)
+    for line in report_lines(report):
+        click.echo(line)
     if iso_file:
         click.echo(f"\nISO 20022 instructions: {iso_file}")
-    elif iso_file is None and not report.instructions:
-        click.echo("\nno settlement instructions: no ISO 20022 file to write")
-
-
-def _positions(report: Any) -> None:
-    from jiaolong_ledger.money import format_minor
-
-    valued = any(p.settlement_value_minor is not None for p in report.positions)
-    headers = ["participant", "currency", "paid", "received", "net"]
-    if valued:
-        headers.append("in settlement ccy")
-    rows = []
-    for p in report.positions:
-        row = [
-            p.participant,
-            p.currency,
-            format_minor(p.paid_minor, p.currency),
-            format_minor(p.received_minor, p.currency),
-            format_minor(p.net_minor, p.currency),
-        ]
-        if valued:
-            row.append(
-                f"{format_minor(p.settlement_value_minor, p.settlement_currency)} "
-                f"{p.settlement_currency}"
-                if p.settlement_value_minor is not None
-                else "-"
-            )
-        rows.append(row)
-    click.echo("\npositions")
-    table(headers, rows, right={2, 3, 4, 5})
-
-
-def _exclusions(report: Any) -> None:
-    if not report.exclusions:
-        click.echo("\nexcluded: none (every net payer could fund its position)")
-        return
-    click.echo("\nexcluded (obligations carried to the next cycle)")
-    table(
-        ["participant", "round", "reason", "carried"],
-        [
-            [e.participant, str(e.round), e.reason, str(e.obligations_carried)]
-            for e in report.exclusions
-        ],
-        right={1, 3},
-    )
-
-
-def _instructions(report: Any) -> None:
-    from jiaolong_ledger.money import format_minor
-
-    click.echo(f"\nsettlement instructions ({len(report.instructions)})")
-    table(
-        ["payer", "payee", "amount", "currency"],
-        [
-            [i.payer, i.payee, format_minor(i.amount_minor, i.currency), i.currency]
-            for i in report.instructions
-        ],
-        right={2},
-    )
+    elif iso_asked:
+        click.echo("\nno settlement instructions: no ISO 20022 file written")
 
 
 COMMANDS: list[click.Command] = [clearing_group]
