@@ -106,7 +106,11 @@ def test_submit_order_checks_fee(ledger: Ledger) -> None:
     with pytest.raises(CurrencyMismatchError):
         ledger.clearing.submit_order("o", "a", "b", Money("1.00", "EUR"), Money("0.10", "CNY"))
     with pytest.raises(InvalidInputError):
-        ledger.clearing.submit_order("o", "a", "b", Money("1.00", "EUR"), Money("1.00", "EUR"))
+        ledger.clearing.submit_order("o", "a", "b", Money("1.00", "EUR"), Money("1.01", "EUR"))
+    only_fee = ledger.clearing.submit_order(
+        "o", "a", "b", Money("1.00", "EUR"), Money("1.00", "EUR")
+    )
+    assert [(o.reference, o.payee) for o in only_fee] == [("order:o:fee", PLATFORM)]
 
 
 def test_submit_order_inside_a_callers_transaction(ledger: Ledger) -> None:

@@ -180,8 +180,9 @@ class Clearing:
         tx: Transaction | None = None,
     ) -> tuple[Obligation, ...]:
         """An order on deferred-net terms: buyer owes seller ``amount - fee`` and the platform
-        ``fee``. References ``order:<id>`` and ``order:<id>:fee``. Unknown buyer or seller are
-        registered with defaults (settlement currency = the order's); so is the platform."""
+        ``fee`` (0 <= fee <= amount). References ``order:<id>`` and ``order:<id>:fee``. Unknown
+        buyer or seller are registered with defaults (settlement currency = the order's); so is
+        the platform. Pass ``tx`` to submit inside the caller's transaction."""
         amount_minor, currency = money_to_minor(amount)
         fee_minor = 0
         if fee is not None:
@@ -191,20 +192,22 @@ class Clearing:
                     f"order {order_id!r}: fee in {fee_currency}, amount in {currency}",
                     order_id=order_id,
                 )
-        if not 0 <= fee_minor < amount_minor:
+        if not 0 <= fee_minor <= amount_minor:
             raise InvalidInputError(
-                f"order {order_id!r}: the fee must be at least 0 and less than the amount",
+                f"order {order_id!r}: the fee must be between 0 and the amount",
                 order_id=order_id,
             )
-        requests = [
-            ObligationRequest(
-                buyer,
-                seller,
-                _minor_money(amount_minor - fee_minor, currency),
-                f"order:{order_id}",
-                at=at,
+        requests = []
+        if fee_minor < amount_minor:
+            requests.append(
+                ObligationRequest(
+                    buyer,
+                    seller,
+                    _minor_money(amount_minor - fee_minor, currency),
+                    f"order:{order_id}",
+                    at=at,
+                )
             )
-        ]
         if fee_minor:
             requests.append(
                 ObligationRequest(
