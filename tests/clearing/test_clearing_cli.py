@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from clearing_helpers import fund
 from click.testing import CliRunner, Result
-from conftest import fund
 
 from jiaolong_ledger import Ledger
 from jiaolong_ledger.cli.main import cli

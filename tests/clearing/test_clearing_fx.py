@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import Fund, posted
+from clearing_helpers import Fund, posted
 from moneyed import Money
 
 from jiaolong_ledger import Ledger

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import xmlschema
-from conftest import Fund
+from clearing_helpers import Fund
 from lxml import etree
 from moneyed import Money
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from conftest import fund
+from clearing_helpers import fund
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -46,7 +46,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from conftest import Fund, fund, posted
+from clearing_helpers import Fund, fund, posted
 from moneyed import Money
 
 from jiaolong_ledger import Ledger
