@@ -167,46 +167,80 @@ def order_id_for_account(connection: Connection, escrow_account: str) -> str | N
     ).scalar()
 
 
-def save(connection: Connection, record: OrderRecord) -> None:
-    """Insert a new order, or update what changed; insert new milestones and plan items."""
-    columns = record.columns()
-    if record.is_new:
-        connection.execute(escrow_orders.insert(), columns)
+def save(connection: Connection, changed: Sequence[OrderRecord]) -> None:
+    """Write orders in a few batched statements: new orders and their plans are inserted,
+    existing ones updated (every mutable column), dirty plan items updated, new milestones
+    inserted."""
+    new = [record for record in changed if record.is_new]
+    old = [record for record in changed if not record.is_new and record.columns() != record.loaded]
+    items = [
+        _item_params(_item_values(record.order_id, item))
+        for record in changed
+        if not record.is_new
+        for item in record.items
+        if item.dirty
+    ]
+    seen = [
+        {
+            "order_id": record.order_id,
+            "milestone": milestone.milestone,
+            "reached_at": milestone.reached_at,
+            "location": milestone.location,
+            "shipment_id": milestone.shipment_id,
+            "recorded_at": recorded_at,
+        }
+        for record in changed
+        for milestone, recorded_at in record.new_milestones
+    ]
+    if new:
+        connection.execute(escrow_orders.insert(), [record.columns() for record in new])
         connection.execute(
             escrow_plan_items.insert(),
-            [_item_values(record.order_id, item) for item in record.items],
+            [_item_values(record.order_id, item) for record in new for item in record.items],
         )
-    else:
-        changed = {k: v for k, v in columns.items() if record.loaded.get(k) != v}
-        if changed:
-            connection.execute(
-                update(escrow_orders)
-                .where(escrow_orders.c.order_id == record.order_id)
-                .values(**changed)
-            )
-        dirty = [_item_values(record.order_id, item) for item in record.items if item.dirty]
-        if dirty:
-            connection.execute(_ITEM_UPDATE, [_item_params(values) for values in dirty])
-    if record.new_milestones:
-        connection.execute(
-            escrow_milestones.insert(),
-            [
-                {
-                    "order_id": record.order_id,
-                    "milestone": seen.milestone,
-                    "reached_at": seen.reached_at,
-                    "location": seen.location,
-                    "shipment_id": seen.shipment_id,
-                    "recorded_at": recorded_at,
-                }
-                for seen, recorded_at in record.new_milestones
-            ],
-        )
-    record.is_new = False
-    record.loaded = dict(columns)
-    record.new_milestones = []
-    for item in record.items:
-        item.dirty = False
+    if old:
+        connection.execute(_ORDER_UPDATE, [_order_params(record) for record in old])
+    if items:
+        connection.execute(_ITEM_UPDATE, items)
+    if seen:
+        connection.execute(escrow_milestones.insert(), seen)
+    for record in changed:
+        record.is_new = False
+        record.loaded = record.columns()
+        record.new_milestones = []
+        for item in record.items:
+            item.dirty = False
+
+
+MUTABLE_COLUMNS: Final = (
+    "status",
+    "funded_at",
+    "closed_at",
+    "funded_minor",
+    "released_minor",
+    "fee_charged_minor",
+    "refunded_minor",
+    "disputed",
+    "dispute_id",
+    "dispute_reason",
+    "dispute_outcome",
+    "close_reason",
+)
+"""What changes after placement; the terms (and the request digest over them) never do."""
+
+_ORDER_UPDATE: Final = (
+    update(escrow_orders)
+    .where(escrow_orders.c.order_id == bindparam("b_order_id"))
+    .values(**{name: bindparam(f"b_{name}") for name in MUTABLE_COLUMNS})
+)
+
+
+def _order_params(record: OrderRecord) -> dict[str, Any]:
+    changed = {k for k, v in record.columns().items() if record.loaded.get(k) != v}
+    assert changed <= set(MUTABLE_COLUMNS), f"immutable order terms changed: {changed}"
+    params = {f"b_{name}": getattr(record, name) for name in MUTABLE_COLUMNS}
+    params["b_order_id"] = record.order_id
+    return params
 
 
 _ITEM_UPDATE: Final = (

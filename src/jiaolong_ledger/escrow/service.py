@@ -205,6 +205,8 @@ class EscrowBook:
     def __init__(self, tx: Transaction) -> None:
         self.tx = tx
         self.connection = tx.connection
+        self._queued: list[Entry] = []
+        self._closing: list[str] = []
 
     # -- placing and funding -------------------------------------------------------------
 
@@ -339,19 +341,23 @@ class EscrowBook:
         _check_times(at=at)
         found = self._targets(shipment_id, order_id)
         when = at or self.tx.clock()
-        out = []
+        changed = []
         for record in found:
             if milestone in record.milestones:
                 log.info("milestone_replayed", order_id=record.order_id, milestone=milestone)
-                out.append(record.snapshot())
                 continue
             seen = MilestoneSeen(milestone, when, location, shipment_id or record.shipment_id)
             record.milestones[milestone] = seen
             record.new_milestones.append((seen, self.tx.clock()))
             log.info("milestone_reached", order_id=record.order_id, milestone=milestone)
             self._release_due(record, when)
-            out.append(self._finish(record))
-        return out
+            changed.append(record)
+        # Every release of a shipment goes to the posting engine in one batch.
+        finished = dict(zip((r.order_id for r in changed), self._finish_all(changed), strict=True))
+        return [
+            finished[record.order_id] if record.order_id in finished else record.snapshot()
+            for record in found
+        ]
 
     def _targets(self, shipment_id: str | None, order_id: str | None) -> list[OrderRecord]:
         if shipment_id is None and order_id is None:
@@ -482,8 +488,8 @@ class EscrowBook:
             .order_by(orders.order_id)
             .limit(limit)
         )
-        out = []
-        for record in records.load_where(self.connection, query):
+        due = records.load_where(self.connection, query)
+        for record in due:
             unfunded = record.status == PLACED
             due_funding = record.funding_deadline is not None and record.funding_deadline <= now
             reason = (
@@ -494,8 +500,7 @@ class EscrowBook:
             when = max(now, self._floor(record))
             self._refund(record, record.remaining_minor, when, reason)
             self._close(record, EXPIRED, when, reason)
-            out.append(self._finish(record))
-        return out
+        return self._finish_all(due)
 
     def state(self, order_id: str) -> EscrowState:
         return self._get(order_id).snapshot()
@@ -605,14 +610,14 @@ class EscrowBook:
                 **metadata,
             },
         )
-        self.tx.post_many([entry])
+        self._queued.append(entry)
 
     def _close(self, record: OrderRecord, status: str, when: datetime, reason: str) -> None:
         assert record.remaining_minor == 0, "closing an escrow that still holds money"
         record.status = status
         record.closed_at = when
         record.close_reason = reason
-        self.tx.set_account_status(record.escrow_account, AccountStatus.CLOSED)
+        self._closing.append(record.escrow_account)
         log.info("escrow_closed", order_id=record.order_id, status=status)
 
     # -- helpers -------------------------------------------------------------------------
@@ -624,7 +629,20 @@ class EscrowBook:
         return record
 
     def _finish(self, record: OrderRecord) -> EscrowState:
-        records.save(self.connection, record)
+        return self._finish_all([record])[0]
+
+    def _finish_all(self, changed: list[OrderRecord]) -> list[EscrowState]:
+        """Post the queued entries in one batch, close finished escrow accounts, save rows."""
+        if self._queued:
+            self.tx.post_many(self._queued)
+            self._queued = []
+        for account in self._closing:
+            self.tx.set_account_status(account, AccountStatus.CLOSED)
+        self._closing = []
+        records.save(self.connection, changed)
+        return [self._check(record) for record in changed]
+
+    def _check(self, record: OrderRecord) -> EscrowState:
         balance = self.tx.account(record.escrow_account).balance()
         # Pair assertions: the order's totals and the journal's escrow account agree.
         assert balance.posted_minor == record.remaining_minor >= 0, "escrow totals drifted"
