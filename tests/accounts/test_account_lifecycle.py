@@ -132,12 +132,6 @@ def test_closed_is_permanent(ledger: Ledger) -> None:
     assert caught.value.code == "ACCOUNT_EXISTS"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: set_account_status passes account= twice to AccountNotEmptyError "
-    "(explicitly and via Balance.to_dict()), so this raises TypeError, not ACCOUNT_NOT_EMPTY; "
-    "tests/test_state_machine.py skips closing non-empty accounts until it is fixed",
-)
 def test_only_a_zero_balance_can_be_closed(ledger: Ledger) -> None:
     ledger.open_account("a:EUR", currency="EUR", kind="asset")
     ledger.open_account("b:EUR", currency="EUR", kind="equity")

@@ -109,11 +109,6 @@ def test_account_closed(books: Ledger, db_url: str, tmp_path: Path) -> None:
     rejected(books, db_url, "ACCOUNT_CLOSED", 1, "accounts", "unfreeze", SELLER)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: closing a non-empty account raises TypeError (account= passed twice "
-    "to AccountNotEmptyError) instead of ACCOUNT_NOT_EMPTY",
-)
 def test_account_not_empty(books: Ledger, db_url: str) -> None:
     rejected(books, db_url, "ACCOUNT_NOT_EMPTY", 1, "accounts", "close", CASH)
 

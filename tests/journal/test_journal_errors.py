@@ -112,22 +112,11 @@ def test_account_closed(books: Ledger) -> None:
     assert books.post(transfer("pay/1", CASH, FEES, eur("5.00"))).seq > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: set_account_status passes account= twice to AccountNotEmptyError "
-    "(explicitly and inside Balance.to_dict()), so closing a non-empty account raises "
-    "TypeError instead of ACCOUNT_NOT_EMPTY",
-)
 def test_account_not_empty(books: Ledger) -> None:
     error = rejected(books, "ACCOUNT_NOT_EMPTY", lambda: books.close_account(CASH))
     assert error.details["account"] == CASH
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: closing an account with only a pending balance raises TypeError "
-    "(duplicate account= keyword) instead of ACCOUNT_NOT_EMPTY",
-)
 def test_account_with_pending_amounts_is_not_empty(books: Ledger) -> None:
     books.post(transfer("hold/1", CASH, SELLER, eur("10.00"), pending=True))
     books.post(transfer("back/1", CASH, BANK, eur("90.00")))

@@ -457,8 +457,7 @@ class Transaction:
         if status == AccountStatus.CLOSED and not state.balance().is_zero():
             raise AccountNotEmptyError(
                 f"account {code!r} has a balance and cannot be closed",
-                account=code,
-                **state.balance().to_dict(),
+                **state.balance().to_dict(),  # names the account and every balance column
             )
         if snap.status == status.value:
             return snap
