@@ -178,16 +178,17 @@ class LedgerStateMachine(RuleBasedStateMachine):
 
     def _draw_key(self, data: st.DataObject, stem: str) -> str:
         """Mostly a fresh key; sometimes one already used or one a rejected call left free."""
+        rejected = [key for key in self.rejected_keys if key not in self.model.entries]
         choices = ["fresh"] * 8
         if self.model.entries:
             choices.append("used")
-        if self.rejected_keys:
+        if rejected:
             choices.append("rejected")
         choice = data.draw(st.sampled_from(choices), label=f"{stem} key source")
         if choice == "used":
             return data.draw(st.sampled_from(sorted(self.model.entries)), label=f"{stem} key")
         if choice == "rejected":
-            return data.draw(st.sampled_from(self.rejected_keys), label=f"{stem} key")
+            return data.draw(st.sampled_from(rejected), label=f"{stem} key")
         return self.fresh_key(stem)
 
     def _account_pool(self, data: st.DataObject) -> list[Any]:
@@ -210,14 +211,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
 
     def _draw_entry(self, data: st.DataObject, *, pending: bool) -> Entry:
         key = self._draw_key(data, "pending" if pending else "entry")
-        expiry = (
-            st.one_of(
-                st.none(),
-                st.integers(0, 48).map(lambda hours: EXPIRY_BASE + timedelta(hours=hours)),
-            )
-            if pending
-            else st.none()
-        )
+        expiry = self._expiries() if pending else st.none()
         # Pending entries are often one debit and one credit, so partial posts apply.
         legs_max = data.draw(st.sampled_from((1, 1, 2, 3))) if pending else 3
         entry = data.draw(
@@ -300,13 +294,12 @@ class LedgerStateMachine(RuleBasedStateMachine):
     @precondition(lambda self: self._has_pair())
     @rule(data=st.data(), count=st.sampled_from((1, 1, 1, 2, 3)))
     def post(self, data: st.DataObject, count: int) -> None:
-        entries = [self._draw_entry(data, pending=False) for _ in range(count)]
+        """Post one entry or a batch; about a third of the entries are pending (two-phase)."""
+        entries = [
+            self._draw_entry(data, pending=data.draw(st.sampled_from((False, False, True))))
+            for _ in range(count)
+        ]
         self._post(entries)
-
-    @precondition(lambda self: self._has_pair())
-    @rule(data=st.data())
-    def post_pending_entry(self, data: st.DataObject) -> None:
-        self._post([self._draw_entry(data, pending=True)])
 
     def _post(self, entries: list[Entry]) -> None:
         def act() -> list[PostedEntry]:
@@ -338,17 +331,36 @@ class LedgerStateMachine(RuleBasedStateMachine):
     @precondition(lambda self: bool(self._fundable()))
     @rule(data=st.data(), minor=st.integers(1, 10 * AMOUNT_MINOR_MAX))
     def fund_constrained_account(self, data: st.DataObject, minor: int) -> None:
-        """Move money the way a constrained account allows, so later debits can fit."""
+        """Move money the way a constrained account allows, so later debits can fit.
+
+        Half the time as a pending entry (an authorisation to capture later, in full or in
+        part, or to void or let expire): that is where most two-phase entries come from.
+        """
         target, source = data.draw(st.sampled_from(self._fundable()), label="target, source")
         amount = minor_to_money(minor, target.currency)
         if target.constraint == "debits_must_not_exceed_credits":
             postings = [debit(source.code, amount), credit(target.code, amount)]
         else:
             postings = [debit(target.code, amount), credit(source.code, amount)]
-        self._post([Entry(key=self._draw_key(data, "fund"), postings=postings)])
+        pending = data.draw(st.booleans(), label="pending?")
+        expires_at = data.draw(self._expiries(), label="expires_at") if pending else None
+        key = self._draw_key(data, "fund")
+        self._post([Entry(key, postings, pending=pending, expires_at=expires_at)])
+
+    @staticmethod
+    def _expiries() -> st.SearchStrategy[datetime | None]:
+        hours = st.integers(0, 48).map(lambda hours: EXPIRY_BASE + timedelta(hours=hours))
+        return st.one_of(st.none(), hours)
 
     @precondition(lambda self: bool(self.requests))
-    @rule(data=st.data())
+    @rule(data=st.data(), same=st.booleans())
+    def reuse_key(self, data: st.DataObject, same: bool) -> None:
+        """A used key again: the same request replays, another one is IDEMPOTENCY_CONFLICT."""
+        if same or not self._has_pair():
+            self.retry_same_request(data)
+        else:
+            self.reuse_key_for_other_content(data)
+
     def retry_same_request(self, data: st.DataObject) -> None:
         """The exact request again: the original entry comes back, nothing is written."""
         key = data.draw(st.sampled_from(sorted(self.requests)), label="retried key")
@@ -358,8 +370,6 @@ class LedgerStateMachine(RuleBasedStateMachine):
         self.confirm_entry(original, result)
         assert self.model.seq == before
 
-    @precondition(lambda self: bool(self.requests) and self._has_pair())
-    @rule(data=st.data())
     def reuse_key_for_other_content(self, data: st.DataObject) -> None:
         """Another request under a used key: IDEMPOTENCY_CONFLICT and nothing written."""
         key = data.draw(st.sampled_from(sorted(self.requests)), label="reused key")
@@ -399,7 +409,14 @@ class LedgerStateMachine(RuleBasedStateMachine):
         return self.model.entries[key].pending_state == "pending"
 
     @precondition(lambda self: bool(self._pending_keys()))
-    @rule(data=st.data())
+    @rule(data=st.data(), action=st.sampled_from(("post", "post", "void")))
+    def resolve_pending(self, data: st.DataObject, action: str) -> None:
+        """Post (in full or in part) or void a pending entry."""
+        if action == "post":
+            self.post_pending(data)
+        else:
+            self.void_pending(data)
+
     def post_pending(self, data: st.DataObject) -> None:
         pending_key = self._draw_pending_key(data)
         new_key = self._draw_key(data, "post-pending")
@@ -428,8 +445,6 @@ class LedgerStateMachine(RuleBasedStateMachine):
             minor = data.draw(st.integers(1, top), label="part")
         return minor_to_money(minor, pending.legs[0].currency)
 
-    @precondition(lambda self: bool(self._pending_keys()))
-    @rule(data=st.data())
     def void_pending(self, data: st.DataObject) -> None:
         pending_key = self._draw_pending_key(data)
         new_key = self._draw_key(data, "void")
