@@ -594,8 +594,11 @@ class Transaction:
             return []
         now = self.clock()
         posted: list[PostedEntry] = []
+        touched = {leg.account for draft in drafts for leg in (*draft.legs, *draft.releases)}
         saved = {
-            code: (state.values(), tuple(state.applied)) for code, state in self._accounts.items()
+            code: (state.values(), tuple(state.applied))
+            for code, state in self._accounts.items()
+            if code in touched
         }
         head = (self._last_seq, self._last_hash)
         try:
