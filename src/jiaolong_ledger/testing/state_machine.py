@@ -532,7 +532,10 @@ class LedgerStateMachine(RuleBasedStateMachine):
     @invariant()
     def balances_equal_the_model_and_sum_to_zero(self) -> None:
         stored = stored_accounts(self.ledger)
-        assert sorted(stored) == sorted(self.model.accounts), "accounts differ from the model"
+        assert sorted(stored) == sorted(self.model.accounts), (
+            f"accounts {sorted(stored.keys() ^ self.model.accounts.keys())} are not in both the "
+            "ledger and the model (call catch_up() after writing outside the core rules)"
+        )
         totals: dict[str, list[int]] = {}
         for code, expected in self.model.accounts.items():
             status, values = stored[code]
