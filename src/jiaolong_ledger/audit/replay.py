@@ -17,9 +17,8 @@ per record so that ``effective_at`` and ``recorded_at`` come out as recorded):
   consecutive entries recorded at the same instant together, as they were posted;
 - ``post_pending`` / ``void_pending`` / ``reversal``: ``tx.post_pending`` / ``tx.void_pending``
   / ``tx.reverse``;
-- ``expire_pending``: the engine expires every due entry at once (``tx.expire_pending(now)``),
-  which cannot be aimed at one entry, so the release is appended as a ``Draft`` and the pending
-  state row marked expired, as the engine's own resolution does.
+- ``expire_pending``: ``tx.expire_one(pending_key)``, the engine's expiry of one entry (the
+  journal already says it was due).
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from jiaolong_ledger.accounts.model import AccountStatus
 from jiaolong_ledger.audit.verify import (
@@ -44,12 +43,12 @@ from jiaolong_ledger.audit.verify import (
 )
 from jiaolong_ledger.errors import InvalidInputError, JournalTamperedError, LedgerError
 from jiaolong_ledger.journal.canonical import GENESIS_HASH, entry_object, line_of, parse_timestamp
-from jiaolong_ledger.journal.engine import Draft, Transaction, request_digest
+from jiaolong_ledger.journal.engine import Transaction
 from jiaolong_ledger.journal.entry import ACCOUNT_RECORD_KINDS, Entry, PostedEntry, Posting
 from jiaolong_ledger.journal.validation import Leg
 from jiaolong_ledger.logs import get_logger
 from jiaolong_ledger.money import money
-from jiaolong_ledger.storage.tables import accounts, pending_entries
+from jiaolong_ledger.storage.tables import accounts
 
 if TYPE_CHECKING:
     from jiaolong_ledger.ledger import Ledger
@@ -156,31 +155,16 @@ class Replayer:
             full = [_amount_text(leg) for leg in legs]
             amount = None if posted == full else money(posted[0], obj["postings"][0]["currency"])
             return self.tx.post_pending(pending_key, key, amount)
-        return self._expire(pending_key, key, legs, recorded_at)
+        return self._expire(pending_key, key)
 
-    def _expire(
-        self, pending_key: str, key: str, legs: list[Leg], recorded_at: datetime
-    ) -> PostedEntry:
-        self.tx.lock_accounts(leg.account for leg in legs)
-        draft = Draft(
-            key=key,
-            kind="expire_pending",
-            status="posted",
-            effective_at=None,
-            description="",
-            metadata={},
-            legs=[],
-            request_digest=request_digest({"kind": "expire_pending", "pending_key": pending_key}),
-            pending_key=pending_key,
-            releases=legs,
-            recorded_at=recorded_at,
-        )
-        entry = self.tx.append([draft])[0]
-        self.tx.connection.execute(
-            update(pending_entries)
-            .where(pending_entries.c.key == pending_key)
-            .values(state="expired", resolved_seq=entry.seq)
-        )
+    def _expire(self, pending_key: str, key: str) -> PostedEntry:
+        entry = self.tx.expire_one(pending_key)
+        if entry.key != key:
+            raise JournalTamperedError(
+                f"expiry of {pending_key!r} is recorded under {key!r}, "
+                f"the engine names it {entry.key!r}",
+                key=key,
+            )
         return entry
 
     def _check(self, line: str, entry: PostedEntry) -> None:

@@ -873,6 +873,7 @@ class Transaction:
         return self._resolve("void_pending", pending_key, new_key, digest, [], releases)
 
     def expire_pending(self, now: datetime) -> list[PostedEntry]:
+        """Expire every pending entry whose ``expires_at`` is at or before ``now``, oldest first."""
         rows = self.connection.execute(
             select(pending_entries.c.key)
             .where(pending_entries.c.state == "pending")
@@ -880,18 +881,36 @@ class Transaction:
             .where(pending_entries.c.expires_at <= now)
             .order_by(pending_entries.c.entry_seq)
         ).all()
-        expired = []
-        for row in rows:
-            loaded = self._load_entry(row.key)
-            assert loaded is not None
-            releases = [
-                Leg(p.account, p.side == "debit", p.amount_minor, p.currency)
-                for p in loaded[0].postings
-            ]
-            digest = request_digest({"kind": "expire_pending", "pending_key": row.key})
-            new_key = f"expire_pending:{row.key}"
-            expired.append(self._resolve("expire_pending", row.key, new_key, digest, [], releases))
-        return expired
+        return [self.expire_one(row.key, now) for row in rows]
+
+    def expire_one(self, pending_key: str, now: datetime | None = None) -> PostedEntry:
+        """Expire one pending entry (key ``expire_pending:<pending_key>``).
+
+        With ``now``, the entry must be due by then; without, it is expired as asked (replay
+        re-applies an expiry the journal already records).
+        """
+        row = self.connection.execute(
+            select(pending_entries.c.state, pending_entries.c.expires_at).where(
+                pending_entries.c.key == pending_key
+            )
+        ).first()
+        if row is None or row.state != "pending":
+            raise PendingNotFoundError(
+                f"no open pending entry {pending_key!r} to expire", pending_key=pending_key
+            )
+        if now is not None and (row.expires_at is None or row.expires_at > now):
+            raise InvalidEntryError(
+                f"{pending_key!r} is not due to expire", pending_key=pending_key
+            )
+        loaded = self._load_entry(pending_key)
+        assert loaded is not None, "pending row without its journal entry"
+        releases = [
+            Leg(p.account, p.side == "debit", p.amount_minor, p.currency)
+            for p in loaded[0].postings
+        ]
+        digest = request_digest({"kind": "expire_pending", "pending_key": pending_key})
+        new_key = f"expire_pending:{pending_key}"
+        return self._resolve("expire_pending", pending_key, new_key, digest, [], releases)
 
     def reverse(self, key: str, new_key: str) -> PostedEntry:
         digest = request_digest({"kind": "reversal", "reverses": key})
