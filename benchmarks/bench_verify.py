@@ -241,35 +241,34 @@ def measure_export(url: str, entries: int, out_dir: Path, label: str) -> list[Re
     return results
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--entries", type=int, default=1_000_000)
-    parser.add_argument("--export-entries", type=int, default=100_000)
-    parser.add_argument("--postgres", default=None, help="PostgreSQL URL for export speed too")
-    parser.add_argument("--keep", type=Path, default=None, help="Keep files in this directory")
-    args = parser.parse_args()
+def run(
+    entries: int = 1_000_000,
+    export_entries: int = 100_000,
+    postgres: str | None = None,
+    keep: Path | None = None,
+) -> list[Result]:
     with tempfile.TemporaryDirectory() as scratch:
-        out_dir = args.keep or Path(scratch)
+        out_dir = keep or Path(scratch)
         out_dir.mkdir(parents=True, exist_ok=True)
         results = []
         peaks = []
-        for size in (max(1_000, args.entries // 10), args.entries):
+        for size in (max(1_000, entries // 10), entries):
             path = out_dir / f"journal-{size}.jsonl"
             started = time.perf_counter()
             write_export(path, size)
             written = time.perf_counter() - started
             mib = path.stat().st_size / 2**20
             for workers, label in ((None, "default workers"), (1, "one process")):
-                entries, elapsed, cpu, main_kib, worker_kib = measure_verify(path, workers)
+                verified, elapsed, cpu, main_kib, worker_kib = measure_verify(path, workers)
                 if workers is None:
                     peaks.append(max(main_kib, worker_kib))
                 results.append(
                     Result(
-                        f"verify_file {entries:,} entries, {label}",
-                        entries / elapsed,
+                        f"verify_file {verified:,} entries, {label}",
+                        verified / elapsed,
                         "entries/s",
                         target=100_000,
-                        note=f"{elapsed:.2f} s, {entries / cpu:,.0f} entries per CPU-second; "
+                        note=f"{elapsed:.2f} s, {verified / cpu:,.0f} entries per CPU-second; "
                         f"load {os.getloadavg()[0]:.1f}; peak RSS {main_kib / 1024:.0f} MiB"
                         + (f", workers {worker_kib / 1024:.0f} MiB" if worker_kib else "")
                         + f"; {mib:.0f} MiB file written in {written:.1f} s",
@@ -285,13 +284,22 @@ def main() -> None:
             )
         )
         sqlite_url = f"sqlite:///{out_dir}/export-bench.db"
-        results += measure_export(sqlite_url, args.export_entries, out_dir, "sqlite")
-        if args.postgres:
-            results += measure_export(
-                _postgres_url(args.postgres), args.export_entries, out_dir, "postgres"
-            )
-        print_table(results)
-        print(json.dumps({r.name: round(r.value, 1) for r in results}))
+        results += measure_export(sqlite_url, export_entries, out_dir, "sqlite")
+        if postgres:
+            results += measure_export(_postgres_url(postgres), export_entries, out_dir, "postgres")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--export-entries", type=int, default=100_000)
+    parser.add_argument("--postgres", default=None, help="PostgreSQL URL for export speed too")
+    parser.add_argument("--keep", type=Path, default=None, help="Keep files in this directory")
+    args = parser.parse_args()
+    results = run(args.entries, args.export_entries, args.postgres, args.keep)
+    print_table(results)
+    print(json.dumps({r.name: round(r.value, 1) for r in results}))
 
 
 if __name__ == "__main__":
