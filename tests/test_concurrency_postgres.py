@@ -4,7 +4,7 @@ Each process (spawned, so nothing is shared but the database) submits 2,000 entr
 single posts and batches, with retries of its own keys and keys that every process posts with
 the same content. Afterwards: every balance equals the sum of the unique entries' postings, seq
 is gap-free, the chain verifies, no key is doubled, and no deadlock or serialization failure
-reached a caller.
+reached a caller. A second test races the same processes to resolve the same pending entries.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ import multiprocessing
 import random
 from collections.abc import Callable
 from itertools import pairwise
+from typing import Any
 
 import pytest
 from moneyed import Money
 from sqlalchemy import func, select
 
-from jiaolong_ledger import Entry, Ledger, credit, debit
+from jiaolong_ledger import Entry, Ledger, LedgerError, credit, debit
 from jiaolong_ledger.storage.tables import journal_entries
 from jiaolong_ledger.testing import assert_gap_free
 
@@ -161,3 +162,79 @@ def _worker_switches(ledger: Ledger) -> int:
         ).scalars()
         owners = [key.split("/")[0] for key in keys]
     return sum(1 for before, after in pairwise(owners) if before != after)
+
+
+RACED_PENDING = 60
+
+
+def race_resolutions(url: str, worker: int, start: Any) -> tuple[list[str], list[str], list[str]]:
+    """Every worker tries to resolve every pending entry; returns (won, refused codes, errors)."""
+    won: list[str] = []
+    refused: list[str] = []
+    errors: list[str] = []
+    rng = random.Random(f"race-{worker}")
+    ledger = Ledger.connect(url)
+    start.wait()  # all connected: now race
+    try:
+        order = list(range(RACED_PENDING))
+        rng.shuffle(order)  # each worker its own order, so the races spread over all of them
+        for index in order:
+            pending_key, new_key = f"hold/{index}", f"w{worker}/resolve/{index}"
+            action = rng.choice(("post", "part", "void"))
+            try:
+                if action == "void":
+                    ledger.void_pending(pending_key, new_key)
+                else:
+                    part = Money("0.50", "EUR") if action == "part" else None
+                    ledger.post_pending(pending_key, new_key, part)
+                won.append(pending_key)
+            except LedgerError as error:
+                refused.append(error.code)
+            except Exception as error:
+                errors.append(f"{type(error).__name__}: {error}")
+    finally:
+        ledger.close()
+    return won, refused, errors
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_racing_resolutions_resolve_each_pending_entry_once(
+    make_url_for: Callable[[], str],
+) -> None:
+    url = make_url_for()
+    ledger = Ledger.connect(url)
+    for code in HOT_ACCOUNTS[:2]:
+        ledger.open_account(code, currency="EUR", kind="asset")
+    amount = Money("1.00", "EUR")
+    ledger.post_many(
+        [
+            Entry(
+                f"hold/{index}",
+                [debit(HOT_ACCOUNTS[0], amount), credit(HOT_ACCOUNTS[1], amount)],
+                pending=True,
+            )
+            for index in range(RACED_PENDING)
+        ]
+    )
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, context.Pool(WORKERS) as pool:
+        start = manager.Barrier(WORKERS)
+        results = pool.starmap(
+            race_resolutions, [(url, worker, start) for worker in range(WORKERS)]
+        )
+    assert [error for _, _, errors in results for error in errors] == []
+    assert sum(1 for keys, _, _ in results if keys) > 1, "one worker won every race"
+    won = sorted(key for keys, _, _ in results for key in keys)
+    assert won == sorted(f"hold/{index}" for index in range(RACED_PENDING))
+    refused = {code for _, codes, _ in results for code in codes}
+    assert refused <= {"PENDING_ALREADY_POSTED", "PENDING_ALREADY_VOIDED"}
+    assert sum(len(codes) for _, codes, _ in results) == RACED_PENDING * (WORKERS - 1)
+    balance = ledger.balance(HOT_ACCOUNTS[0])
+    assert balance.debits_pending_minor == 0
+    resolutions = [entry for entry in ledger.entries() if entry.pending_key]
+    assert sorted(entry.pending_key or "" for entry in resolutions) == won
+    posted = sum(p.amount_minor for e in resolutions for p in e.postings if p.side == "debit")
+    assert balance.debits_posted_minor == posted
+    assert_gap_free(ledger)
+    assert ledger.verify().ok
+    ledger.close()
