@@ -208,12 +208,23 @@ def test_amount_precision_is_rejected_not_rounded(
     error = rejected(ledger, "AMOUNT_PRECISION", lambda: ledger.post(entry))
     assert error.details["currency"] == currency
     assert error.exit_code == 2
+    exact = Money({"100.5": "100", "1.001": "1.00", "0.0001": "0.001"}[amount], currency)
+    fixed = Entry(
+        key="precise/1",
+        postings=[
+            debit(f"a:{currency.lower()}:{currency}", exact),
+            credit(f"b:{currency.lower()}:{currency}", exact),
+        ],
+    )
+    assert ledger.post(fixed).seq > 0
 
 
 def test_amount_overflow_of_a_single_amount(books: Ledger) -> None:
     too_big = Money("92233720368547758.08", "EUR")  # 2**63 minor units
     entry = transfer("huge/1", BANK, CASH, too_big)
     rejected(books, "AMOUNT_OVERFLOW", lambda: books.post(entry))
+    largest = Money("92233720368547758.07", "EUR")
+    assert books.post(transfer("huge/1", FEES, SELLER, largest)).seq > 0
 
 
 def test_amount_overflow_of_a_balance(ledger: Ledger) -> None:
@@ -257,6 +268,7 @@ def test_too_few_postings(books: Ledger, count: int) -> None:
     postings = [debit(CASH, eur("5.00"))][:count]
     error = rejected(books, "TOO_FEW_POSTINGS", lambda: books.post(Entry("one/1", postings)))
     assert error.details["count"] == count
+    assert books.post(transfer("one/1", CASH, SELLER, eur("5.00"))).seq > 0
 
 
 def test_constraint_violated_names_account_available_and_asked(books: Ledger) -> None:
