@@ -1,7 +1,8 @@
 """Journal core: accounts with balances, journal entries, postings, pending state, chain head.
 
 On PostgreSQL the database itself refuses an unbalanced entry (a statement-level trigger over
-the inserted postings) and refuses any UPDATE or DELETE of journal entries and postings.
+the inserted postings) and refuses any UPDATE, DELETE or TRUNCATE of journal entries and
+postings.
 
 Revision ID: 20261126_0001
 Revises:
@@ -67,9 +68,21 @@ POSTGRES_UP = [
     BEFORE UPDATE OR DELETE ON postings
     FOR EACH ROW EXECUTE FUNCTION jiaolong_refuse_change()
     """,
+    """
+    CREATE TRIGGER journal_entries_no_truncate
+    BEFORE TRUNCATE ON journal_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION jiaolong_refuse_change()
+    """,
+    """
+    CREATE TRIGGER postings_no_truncate
+    BEFORE TRUNCATE ON postings
+    FOR EACH STATEMENT EXECUTE FUNCTION jiaolong_refuse_change()
+    """,
 ]
 
 POSTGRES_DOWN = [
+    "DROP TRIGGER IF EXISTS postings_no_truncate ON postings",
+    "DROP TRIGGER IF EXISTS journal_entries_no_truncate ON journal_entries",
     "DROP TRIGGER IF EXISTS postings_append_only ON postings",
     "DROP TRIGGER IF EXISTS journal_entries_append_only ON journal_entries",
     "DROP FUNCTION IF EXISTS jiaolong_refuse_change()",

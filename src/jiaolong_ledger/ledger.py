@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from moneyed import Money
-from sqlalchemy import Engine, and_, case, func, not_, or_, select
+from sqlalchemy import Connection, Engine, and_, case, func, not_, or_, select
 from sqlalchemy.exc import OperationalError
 
 from jiaolong_ledger.accounts.model import Account, AccountStatus, Balance
@@ -183,10 +183,18 @@ class Ledger:
                 with connection.begin():
                     yield Transaction(connection, self.clock)
         except LedgerError as error:
-            log.warning(
-                "rejected", code=error.code, message=error.message, **_loggable(error.details)
-            )
+            # Expected failures are the caller's to report; an info event keeps the audit trail.
+            log.info("rejected", code=error.code, message=error.message, **_loggable(error.details))
             raise
+        except OperationalError as error:
+            raise StorageUnavailableError(f"database unavailable: {error.orig}") from error
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A read connection; a lost database is STORAGE_UNAVAILABLE, as for writes."""
+        try:
+            with self.engine.connect() as connection:
+                yield connection
         except OperationalError as error:
             raise StorageUnavailableError(f"database unavailable: {error.orig}") from error
 
@@ -250,7 +258,7 @@ class Ledger:
     # -- reading -------------------------------------------------------------------------
 
     def account(self, code: str) -> Account:
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             row = connection.execute(select(accounts).where(accounts.c.code == code)).first()
         if row is None:
             raise AccountNotFoundError(f"no account {code!r}", account=code)
@@ -260,13 +268,13 @@ class Ledger:
         query = select(accounts).order_by(accounts.c.code)
         if prefix:
             query = query.where(accounts.c.code.startswith(prefix, autoescape=True))
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             return [_account(row) for row in connection.execute(query)]
 
     def entry(self, key: str) -> PostedEntry:
         from jiaolong_ledger.errors import EntryNotFoundError
 
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             line = connection.execute(
                 select(journal_entries.c.line).where(journal_entries.c.key == key)
             ).scalar()
@@ -288,7 +296,7 @@ class Ledger:
         )
         if end_seq is not None:
             query = query.where(journal_entries.c.seq <= end_seq)
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             result = connection.execution_options(stream_results=True, yield_per=5_000).execute(
                 query
             )
@@ -298,7 +306,7 @@ class Ledger:
     def balance(self, code: str, as_of: datetime | None = None) -> Balance:
         """The account's balance now, or as of ``as_of`` (by effective time) from the journal."""
         raise_problems(check_timestamp(as_of, "as_of"))
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             row = connection.execute(select(accounts).where(accounts.c.code == code)).first()
             if row is None:
                 raise AccountNotFoundError(f"no account {code!r}", account=code)
@@ -317,7 +325,7 @@ class Ledger:
 
     def trial_balance(self, as_of: datetime | None = None) -> TrialBalance:
         raise_problems(check_timestamp(as_of, "as_of"))
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             account_rows = connection.execute(select(accounts).order_by(accounts.c.code)).all()
             sums = _sums_as_of(connection, as_of) if as_of is not None else None
         rows = []
@@ -370,7 +378,7 @@ class Ledger:
         sign = 1 if is_debit_normal(account.kind) else -1
         running = opening
         lines = []
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             for row in connection.execute(query):
                 delta = row.amount_minor if row.is_debit else -row.amount_minor
                 running += sign * delta
@@ -393,7 +401,7 @@ class Ledger:
     def _movement_at(self, code: str, instant: datetime) -> int:
         from jiaolong_ledger.accounts.model import is_debit_normal
 
-        with self.engine.connect() as connection:
+        with self._reading() as connection:
             row = connection.execute(
                 select(
                     accounts.c.kind,

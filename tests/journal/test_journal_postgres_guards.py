@@ -108,6 +108,8 @@ def test_balanced_raw_insert_passes_the_trigger(pg: Ledger) -> None:
         "DELETE FROM journal_entries WHERE seq = 3",
         "UPDATE postings SET amount_minor = 1 WHERE entry_seq = 3",
         "DELETE FROM postings WHERE entry_seq = 3",
+        "TRUNCATE postings",
+        "TRUNCATE journal_entries CASCADE",
     ],
 )
 def test_journal_rows_cannot_be_changed(pg: Ledger, statement: str) -> None:

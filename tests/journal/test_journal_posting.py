@@ -221,12 +221,6 @@ def test_any_balanced_batch_keeps_every_currency_at_zero(
     ledger.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: the engine stores a client entry's metadata['reverses'] in the "
-    "link_key column (meant for reversals and two-phase links); a non-string value "
-    "is stored as text and ledger.verify() then reports ROW_MISMATCH on a valid entry",
-)
 def test_client_metadata_named_reverses_is_just_metadata(books: Ledger) -> None:
     books.post(deposit(metadata={"reverses": 5}))
     assert books.verify().ok

@@ -261,7 +261,8 @@ class _Batch:
                 entry.status,
                 entry.effective_at,
                 entry.recorded_at,
-                draft.pending_key or draft.metadata.get("reverses"),
+                draft.pending_key
+                or (draft.metadata["reverses"] if draft.kind == "reversal" else None),
                 draft.request_digest,
                 entry.prev_hash,
                 entry.hash,

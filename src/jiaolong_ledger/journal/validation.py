@@ -36,6 +36,14 @@ POSTINGS_PER_ENTRY_MAX: Final = 256
 DESCRIPTION_LENGTH_MAX: Final = 1_000
 METADATA_BYTES_MAX: Final = 16_384
 BATCH_SIZE_MAX: Final = 100_000
+RESERVED_KEY_PREFIXES: Final = (
+    "expire_pending:",
+    "open_account:",
+    "freeze_account:",
+    "unfreeze_account:",
+    "close_account:",
+)
+"""Keys the engine derives for its own records; a client key may not start with them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +83,14 @@ def check_key(key: object, field: str = "key") -> Problems:
         ]
     if not key.isprintable():
         return [InvalidEntryError(f"{field} has non-printable characters", field=field)]
+    if key.startswith(RESERVED_KEY_PREFIXES):
+        return [
+            InvalidEntryError(
+                f"{field} {key!r} starts with a prefix the engine reserves for its own records",
+                field=field,
+                reserved=list(RESERVED_KEY_PREFIXES),
+            )
+        ]
     return []
 
 

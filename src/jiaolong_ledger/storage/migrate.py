@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine
+
+from jiaolong_ledger.errors import InvalidInputError
 
 
 def migrations_path() -> Path:
@@ -39,8 +44,21 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     if revision == "head" and current_revision(engine) == head_revision(engine):
         return
-    command.upgrade(alembic_config(engine), revision)
+    with _known_revision(revision):
+        command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    command.downgrade(alembic_config(engine), revision)
+    with _known_revision(revision):
+        command.downgrade(alembic_config(engine), revision)
+
+
+@contextmanager
+def _known_revision(revision: str) -> Iterator[None]:
+    """An unknown target revision is bad input (INVALID_INPUT), not a traceback."""
+    try:
+        yield
+    except CommandError as error:
+        raise InvalidInputError(
+            f"cannot migrate to {revision!r}: {error}", revision=revision
+        ) from error
