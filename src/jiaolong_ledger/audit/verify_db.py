@@ -172,8 +172,9 @@ def _compare_rows(
 ) -> None:
     seq, key, kind, status, effective_at, recorded_at, link_key, prev_hash, digest = columns
     metadata = obj.get("metadata")
+    reversal = obj.get("kind") == "reversal" and isinstance(metadata, dict)
     expected_link = obj.get("pending_key") or (
-        metadata.get("reverses") if isinstance(metadata, dict) else None
+        metadata.get("reverses") if reversal and isinstance(metadata, dict) else None
     )
     stored = (
         seq,

@@ -64,6 +64,7 @@ from jiaolong_ledger.journal.validation import (
     Leg,
     check_accounts,
     check_key,
+    check_not_reserved,
     raise_problems,
     validate_shape,
 )
@@ -548,6 +549,7 @@ class Transaction:
                 results.append(posted_entry_from_object(json.loads(line)))
                 log.info("entry_replayed", key=draft.key)
                 continue
+            raise_problems(check_not_reserved(draft.key), key=draft.key)
             seen[draft.key] = draft
             fresh_index.append(len(fresh))
             fresh.append(draft)
@@ -756,6 +758,7 @@ class Transaction:
         raise_problems(check_key(new_key, "new_key"))
         prior = self._existing([new_key]).get(new_key)
         if prior is None:
+            raise_problems(check_not_reserved(new_key, "new_key"))
             return None
         self._check_same(new_key, prior[0], digest)
         return posted_entry_from_object(json.loads(prior[1]))

@@ -83,6 +83,15 @@ def check_key(key: object, field: str = "key") -> Problems:
         ]
     if not key.isprintable():
         return [InvalidEntryError(f"{field} has non-printable characters", field=field)]
+    return []
+
+
+def check_not_reserved(key: str, field: str = "key") -> Problems:
+    """A new client key may not take a name the engine derives for its own records.
+
+    Checked after the idempotency lookup, so reusing an existing key is judged as a retry or
+    a conflict first, whatever its name.
+    """
     if key.startswith(RESERVED_KEY_PREFIXES):
         return [
             InvalidEntryError(

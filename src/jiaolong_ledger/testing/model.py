@@ -24,6 +24,7 @@ import iso4217
 from moneyed import Money
 
 from jiaolong_ledger.journal.entry import Entry, PostedEntry
+from jiaolong_ledger.journal.validation import RESERVED_KEY_PREFIXES
 
 AMOUNT_MINOR_MAX: Final = 2**63 - 1
 DEBIT_NORMAL: Final = frozenset({"asset", "expense"})
@@ -178,6 +179,7 @@ class LedgerModel:
             elif entry.key in fresh:
                 self._same_request(entry.key, fresh[entry.key][1], request)
             else:
+                _not_reserved(entry.key)
                 fresh[entry.key] = (entry, request)
         for entry, _ in fresh.values():
             self.check_accounts(legs_of(entry))
@@ -201,6 +203,7 @@ class LedgerModel:
     def replay(self, key: str, request: Hashable) -> ModelEntry | None:
         prior = self.entries.get(key)
         if prior is None:
+            _not_reserved(key)
             return None
         self._same_request(key, prior.request, request)
         return prior
@@ -446,3 +449,9 @@ __all__ = [
     "legs_of",
     "minor_of",
 ]
+
+
+def _not_reserved(key: str) -> None:
+    """A fresh key may not take one of the engine's own names (judged after idempotency)."""
+    if key.startswith(RESERVED_KEY_PREFIXES):
+        raise ModelRejection("INVALID_ENTRY", key=key)
