@@ -18,7 +18,7 @@ from moneyed import Money
 
 from jiaolong_ledger.accounts.model import ACCOUNT_CODE_LENGTH_MAX, CONSTRAINTS, KINDS
 from jiaolong_ledger.journal.entry import Entry, Posting, credit, debit
-from jiaolong_ledger.journal.validation import KEY_LENGTH_MAX
+from jiaolong_ledger.journal.validation import KEY_LENGTH_MAX, RESERVED_KEY_PREFIXES
 from jiaolong_ledger.money import AMOUNT_MINOR_MAX, exponent, minor_to_money
 
 if TYPE_CHECKING:
@@ -137,14 +137,15 @@ def accounts(
 
 
 def entry_keys(prefix: str = "") -> st.SearchStrategy[str]:
-    """Idempotency keys: printable, 1 to 128 characters (with ``prefix``)."""
+    """Idempotency keys: printable, 1 to 128 characters (with ``prefix``), none reserved."""
     room = KEY_LENGTH_MAX - len(prefix)
     if room < 1:
         raise InvalidArgument(f"prefix leaves no room in a {KEY_LENGTH_MAX}-character key")
     body = st.text(
         alphabet=st.characters(categories=("L", "N", "P", "S")), min_size=1, max_size=min(room, 40)
     )
-    return body.map(lambda text: prefix + text)
+    keys = body.map(lambda text: prefix + text)
+    return keys.filter(lambda key: not key.startswith(RESERVED_KEY_PREFIXES))
 
 
 def _split(draw: st.DrawFn, total: int, parts: int) -> list[int]:
