@@ -531,43 +531,31 @@ class Transaction:
     def write(self, drafts: Sequence[Draft]) -> list[PostedEntry]:
         """Idempotency, account checks and append. Returns one PostedEntry per draft."""
         existing = self._existing(draft.key for draft in drafts)
-        results: list[PostedEntry | None] = []
+        slots: list[PostedEntry | int] = []  # a replayed entry, or the index of a fresh draft
         fresh: list[Draft] = []
-        fresh_index: list[int] = []
-        seen: dict[str, Draft] = {}
+        fresh_by_key: dict[str, int] = {}
         for draft in drafts:
             prior = existing.get(draft.key)
-            if prior is None and draft.key in seen:
-                prior_draft = seen[draft.key]
-                self._check_same(draft.key, prior_draft.request_digest, draft.request_digest)
-                fresh_index.append(fresh.index(prior_draft))
-                results.append(None)
-                continue
             if prior is not None:
                 digest, line = prior
                 self._check_same(draft.key, digest, draft.request_digest)
-                results.append(posted_entry_from_object(json.loads(line)))
+                slots.append(posted_entry_from_object(json.loads(line)))
                 log.info("entry_replayed", key=draft.key)
-                continue
-            raise_problems(check_not_reserved(draft.key), key=draft.key)
-            seen[draft.key] = draft
-            fresh_index.append(len(fresh))
-            fresh.append(draft)
-            results.append(None)
+            elif draft.key in fresh_by_key:  # the same key twice in one batch
+                index = fresh_by_key[draft.key]
+                self._check_same(draft.key, fresh[index].request_digest, draft.request_digest)
+                slots.append(index)
+            else:
+                raise_problems(check_not_reserved(draft.key), key=draft.key)
+                fresh_by_key[draft.key] = len(fresh)
+                slots.append(len(fresh))
+                fresh.append(draft)
         self.lock_accounts(leg.account for draft in fresh for leg in draft.legs)
         snapshots = self._snapshots()
-        for index, draft in enumerate(fresh):
-            raise_problems(
-                check_accounts(draft.legs, snapshots),
-                key=draft.key,
-                index=index,
-            )
+        for draft in fresh:
+            raise_problems(check_accounts(draft.legs, snapshots), key=draft.key)
         posted = self.append(fresh)
-        cursor = iter(fresh_index)
-        out: list[PostedEntry] = []
-        for result in results:
-            out.append(result if result is not None else posted[next(cursor)])
-        return out
+        return [posted[slot] if isinstance(slot, int) else slot for slot in slots]
 
     @staticmethod
     def _check_same(key: str, stored: str, asked: str) -> None:
