@@ -5,6 +5,9 @@ laid out by what it generates:
 
 - :mod:`.strategies`: ``currencies()``, ``money()``, ``account_codes()``, ``accounts()``,
   ``entry_keys()`` and ``balanced_entries()`` — valid values by construction;
+- :mod:`.events`: ``release_plans()``, ``order_placed()`` and ``order_event_streams()`` —
+  escrow event streams for the adapters (shuffled, duplicated, with disputes and
+  cancellations), each an ``EventStream`` with its ``setup(ledger)`` and predicted outcomes;
 - :mod:`.checks`: ``snapshot()`` / ``assert_unchanged()`` (a rejected call wrote nothing) and
   ``assert_gap_free()``;
 - :mod:`.model`: the plain-dict model of the ledger's rules that the state machine checks
@@ -12,8 +15,7 @@ laid out by what it generates:
 - :mod:`.state_machine`: ``LedgerStateMachine``, to run as is or to subclass with rules for
   your own integration.
 
-Strategies for adapter event streams (SPEC §2) belong with the adapters that define the events,
-in a module of their own here, re-exported below.
+The event-stream strategies (SPEC §2) live in :mod:`.events`, re-exported below.
 """
 
 from jiaolong_ledger.testing.checks import (
@@ -21,6 +23,15 @@ from jiaolong_ledger.testing.checks import (
     assert_gap_free,
     assert_unchanged,
     snapshot,
+)
+from jiaolong_ledger.testing.events import (
+    REFUSAL_CODES,
+    EventStream,
+    OrderOutcome,
+    StreamEvent,
+    order_event_streams,
+    order_placed,
+    release_plans,
 )
 from jiaolong_ledger.testing.model import LedgerModel, ModelRejection
 from jiaolong_ledger.testing.state_machine import LedgerStateMachine
@@ -38,11 +49,15 @@ from jiaolong_ledger.testing.strategies import (
 
 __all__ = [
     "BOOKING_CURRENCIES",
+    "REFUSAL_CODES",
     "AccountSpec",
+    "EventStream",
     "LedgerModel",
     "LedgerSnapshot",
     "LedgerStateMachine",
     "ModelRejection",
+    "OrderOutcome",
+    "StreamEvent",
     "account_codes",
     "accounts",
     "amounts_minor",
@@ -52,5 +67,8 @@ __all__ = [
     "currencies",
     "entry_keys",
     "money",
+    "order_event_streams",
+    "order_placed",
+    "release_plans",
     "snapshot",
 ]
