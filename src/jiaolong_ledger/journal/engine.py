@@ -353,7 +353,6 @@ class Transaction:
         self._cursor: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         self._accounts: dict[str, AccountState] = {}
         self._last_seq, self._last_hash = self._lock_chain_head()
-        self._head_read = (self._last_seq, self._last_hash)
 
     # -- locking -------------------------------------------------------------------------
 
