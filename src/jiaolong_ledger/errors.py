@@ -225,4 +225,16 @@ class CycleNotFrozenError(LedgerError):
     code = "CYCLE_NOT_FROZEN"
 
 
+
+class FacilityNotFoundError(LedgerError):
+    """No financing facility with that id (financing sub-domain)."""
+
+    code = "FACILITY_NOT_FOUND"
+
+
+class RepaymentExceedsDebtError(LedgerError):
+    """A repayment larger than the facility's accrued interest plus outstanding principal."""
+
+    code = "REPAYMENT_EXCEEDS_DEBT"
+
 __all__ = [name for name in dir() if name.endswith("Error")]
