@@ -9,10 +9,11 @@ from adapters_helpers import BUYER_CASH, SELLER_CASH, journey, open_buyer, order
 from moneyed import Money
 
 from jiaolong_ledger import Ledger
-from jiaolong_ledger.adapters import EscrowFunded, OrderCancelled, parse_event
+from jiaolong_ledger.adapters import EscrowFunded, OrderCancelled, ingest_many, parse_event
 from jiaolong_ledger.errors import (
     EscrowDisputedError,
-    EventNotSupportedError,
+    FacilityLimitExceededError,
+    FacilityNotFoundError,
     InvalidEventError,
     LedgerError,
     ReleasePlanInvalidError,
@@ -101,19 +102,45 @@ def test_rejected_events_change_nothing(ledger: Ledger) -> None:
     assert ledger.escrow.orders() == []
 
 
-@pytest.mark.parametrize("kind", ["DrawdownRequested", "RepaymentReceived"])
-def test_financing_events_are_not_supported_yet(ledger: Ledger, kind: str) -> None:
-    event = {
+def financing_event(kind: str, amount: str, **extra: Any) -> dict[str, Any]:
+    return {
         "type": kind,
         "facility_id": "F-1",
         "borrower": "shu-brocade",
-        "amount": "100.00",
+        "amount": amount,
         "currency": "CNY",
+        **extra,
     }
-    with pytest.raises(EventNotSupportedError) as caught:
-        ledger.ingest(event)
-    assert caught.value.code == "EVENT_NOT_SUPPORTED"
-    assert kind in caught.value.message
+
+
+def test_financing_events_draw_and_repay(ledger: Ledger) -> None:
+    ledger.financing.open_facility(
+        "F-1", "shu-brocade", "platform", Money("100000.00", "CNY"), "0.036", "ACT/360"
+    )
+    draw = financing_event("DrawdownRequested", "36000.00", requested_at="2026-01-01T09:00:00Z")
+    state = ledger.ingest(draw)
+    assert state.principal_minor == 3_600_000
+    assert ledger.ingest(draw) == state  # the same event again books nothing
+    assert ledger.balance("participant:shu-brocade:cash:CNY").posted == Money("36000.00", "CNY")
+    size = journal_size(ledger)
+    with pytest.raises(InvalidEventError) as caught:  # names another borrower
+        ledger.ingest({**draw, "borrower": "lao-lacquer", "amount": "1.00"})
+    assert caught.value.details["field"] == "borrower"
+    with pytest.raises(FacilityLimitExceededError):
+        ledger.ingest(financing_event("DrawdownRequested", "64000.01"))
+    assert journal_size(ledger) == size
+    repaid = ledger.ingest(
+        financing_event("RepaymentReceived", "1036.00", received_at="2026-01-11T00:00:00Z")
+    )
+    # Ten days at 3.6%/360 on 36,000 = 36.00 interest, then 1,000.00 principal.
+    assert (repaid.interest_paid_minor, repaid.principal_minor) == (3_600, 3_500_000)
+    kinds = [e.kind for e in ledger.entries() if e.metadata.get("facility_id") == "F-1"]
+    assert kinds == ["drawdown"] + ["interest"] * 10 + ["repayment"]
+
+
+def test_financing_event_on_an_unknown_facility(ledger: Ledger) -> None:
+    with pytest.raises(FacilityNotFoundError):
+        ledger.ingest(financing_event("RepaymentReceived", "1.00"))
 
 
 class RecordingClearing:
@@ -206,3 +233,20 @@ def test_docs_walkthrough(ledger: Ledger) -> None:
     assert ledger.account("platform:escrow:ord-7").status == "closed"
     state = ledger.escrow.state("ORD-7")
     assert (state.seller_received_minor, state.fee_charged_minor) == (118_200, 1_800)
+
+
+def test_financing_events_in_one_batch_are_all_or_none(ledger: Ledger) -> None:
+    ledger.financing.open_facility(
+        "F-1", "shu-brocade", "platform", Money("1000.00", "CNY"), "0.05", "ACT/365F"
+    )
+    at = {"requested_at": "2026-01-01T00:00:00Z"}
+    events = [
+        financing_event("DrawdownRequested", "600.00", **at),
+        financing_event("DrawdownRequested", "500.00", **at),  # over the limit: whole batch out
+    ]
+    with pytest.raises(FacilityLimitExceededError) as caught:
+        ingest_many(ledger, events)
+    assert caught.value.details["index"] == 1
+    assert ledger.financing.state("F-1").principal_minor == 0
+    states = ingest_many(ledger, [events[0], {**events[1], "amount": "400.00"}])
+    assert [s.principal_minor for s in states] == [60_000, 100_000]

@@ -4,9 +4,9 @@
 validates it (``INVALID_EVENT`` naming the field) and makes exactly one sub-domain call, which
 is one atomic ledger transaction: a rejected event changes nothing. Escrow events go to
 ``ledger.escrow``; an ``OrderPlaced`` with ``settlement_terms: "deferred_net"`` goes to
-``ledger.clearing.submit_order`` (its fee computed by the escrow fee function). Financing is not
-built yet: ``DrawdownRequested`` and ``RepaymentReceived`` parse, then raise
-``EVENT_NOT_SUPPORTED``.
+``ledger.clearing.submit_order`` (its fee computed by the escrow fee function).
+``DrawdownRequested`` and ``RepaymentReceived`` go to ``ledger.financing`` (``draw`` / ``repay``)
+on a facility opened beforehand, under a reference derived from the event's content.
 
 ``ingest_many(ledger, events)`` applies a batch in one transaction (all or none), which is
 also much faster than one commit per event.
@@ -36,8 +36,15 @@ from jiaolong_ledger.adapters.events import (
     RepaymentReceived,
     parse_event,
 )
-from jiaolong_ledger.errors import EventNotSupportedError, LedgerError, LimitExceededError
+from jiaolong_ledger.errors import (
+    EventNotSupportedError,
+    InvalidEventError,
+    LedgerError,
+    LimitExceededError,
+)
 from jiaolong_ledger.escrow.plan import platform_fee
+from jiaolong_ledger.financing.service import FinancingBook
+from jiaolong_ledger.journal.engine import request_digest
 from jiaolong_ledger.money import money, money_to_minor
 
 INGEST_BATCH_MAX: Final = 10_000
@@ -146,12 +153,29 @@ def dispute_resolved(sink: Sink, event: DisputeResolved) -> Any:
 
 
 def financing_event(sink: Sink, event: DrawdownRequested | RepaymentReceived) -> Any:
-    raise EventNotSupportedError(
-        f"{event.type}: the financing sub-domain is not available in this build; "
-        "the event is valid but cannot be ingested",
-        event_type=event.type,
-        facility_id=event.facility_id,
-    )
+    """A drawdown or repayment on the event's facility, whose borrower it must name. The
+    reference (idempotency key) is a digest of the event: the same event twice books once."""
+    if sink.tx is not None:
+        return _financing_call(FinancingBook(sink.tx), event)
+    with sink.ledger.financing.transaction() as book:
+        return _financing_call(book, event)
+
+
+def _financing_call(book: FinancingBook, event: DrawdownRequested | RepaymentReceived) -> Any:
+    facility = book.state(event.facility_id)
+    if facility.borrower != event.borrower:
+        raise InvalidEventError(
+            f"{event.type}: facility {event.facility_id!r} lends to {facility.borrower!r}, "
+            f"not {event.borrower!r}",
+            field="borrower",
+            event_type=event.type,
+            facility_id=event.facility_id,
+        )
+    amount = _money(event.amount, event.currency)
+    reference = "ev-" + request_digest(event.model_dump(mode="json"))[:32]
+    if isinstance(event, DrawdownRequested):
+        return book.draw(event.facility_id, amount, reference=reference, at=event.requested_at)
+    return book.repay(event.facility_id, amount, reference=reference, at=event.received_at)
 
 
 HANDLERS: Final[dict[type[BaseEvent], Callable[[Sink, Any], Any]]] = {
