@@ -56,9 +56,9 @@ def cli(ctx: click.Context, db_url: str, log_format: str, json_output: bool, ver
 
 
 def _register() -> None:
-    from jiaolong_ledger.cli import clearing, core, demo, escrow, events, fx, journal
+    from jiaolong_ledger.cli import clearing, core, demo, escrow, events, financing, fx, journal
 
-    for module in (core, fx, escrow, events, clearing, journal, demo):
+    for module in (core, fx, escrow, events, clearing, financing, journal, demo):
         for command in module.COMMANDS:
             cli.add_command(command)
 

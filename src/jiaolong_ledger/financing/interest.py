@@ -15,7 +15,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Final
 
-from jiaolong_ledger.errors import InvalidInputError
+from jiaolong_ledger.errors import InputError, InvalidInputError
 from jiaolong_ledger.money import exponent, round_to_minor, to_decimal
 
 DAY_COUNT_BASIS: Final = {"ACT/360": 360, "ACT/365F": 365}
@@ -28,7 +28,7 @@ def parse_rate(rate: object) -> Decimal:
     """A non-negative annual rate as a Decimal (``"0.05"`` is 5%); floats are refused."""
     try:
         value = to_decimal(rate)
-    except (TypeError, ValueError, ArithmeticError) as error:
+    except (TypeError, ValueError, ArithmeticError, InputError) as error:
         raise InvalidInputError(
             f"annual_rate must be a decimal string like '0.05', got {rate!r}", field="annual_rate"
         ) from error
