@@ -223,6 +223,10 @@ def test_participant_lender_funds_the_loan_and_is_repaid(ledger: Ledger) -> None
             InvalidInputError,
         ),
         (
+            lambda f: f.open_facility("x", "platform", "a", eur("1.00"), "0.05", "ACT/360"),
+            InvalidInputError,
+        ),
+        (
             lambda f: f.open_facility("x", "a", "b", eur("1.00"), "-0.01", "ACT/360"),
             InvalidInputError,
         ),

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from moneyed import Money
 from sqlalchemy import select
 
+from jiaolong_ledger.errors import FacilityNotFoundError
 from jiaolong_ledger.financing.interest import DAY_COUNT_BASIS
 from jiaolong_ledger.financing.service import (
     PLATFORM_LENDER,
@@ -40,6 +41,7 @@ from jiaolong_ledger.financing.service import (
     interest_account,
     interest_income_account,
     lender_account,
+    load,
     loan_account,
     snapshot,
 )
@@ -122,8 +124,12 @@ class Financing:
     # -- reading -------------------------------------------------------------------------
 
     def state(self, facility_id: str) -> FacilityState:
-        with self.transaction() as book:
-            return book.state(facility_id)
+        """The facility's terms and totals (a read: takes no writer's lock)."""
+        with self.ledger.engine.connect() as connection:
+            row = load(connection, facility_id) if isinstance(facility_id, str) else None
+        if row is None:
+            raise FacilityNotFoundError(f"no facility {facility_id!r}", facility_id=facility_id)
+        return snapshot(row)
 
     def facilities(self) -> list[FacilityState]:
         with self.ledger.engine.connect() as connection:

@@ -177,6 +177,8 @@ class FinancingBook:
         _participant(lender, "lender")
         if borrower == lender:
             raise InvalidInputError("borrower and lender must differ", field="lender")
+        if borrower == PLATFORM_LENDER:
+            raise InvalidInputError("the platform lends; it cannot borrow", field="borrower")
         limit_minor, currency = positive_minor(limit)
         rate = parse_rate(annual_rate)
         check_day_count(day_count)
