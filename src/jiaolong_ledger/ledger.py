@@ -350,10 +350,17 @@ class Ledger:
                 "statement end is before its start", start=str(start), end=str(end)
             )
         account = self.account(code)
-        opening = self.balance(code, as_of=start).posted_minor if start is not None else 0
+        opening = 0
         if start is not None:
-            # as_of is inclusive; a statement starting at `start` includes entries at `start`.
-            opening -= self._movement_at(code, start)
+            with self._reading() as connection:
+                account_id = connection.execute(
+                    select(accounts.c.id).where(accounts.c.code == code)
+                ).scalar_one()
+                sums = _sums_as_of(connection, start, account_id, strictly_before=True)
+            debits, credits = sums.get(account_id, (0, 0, 0, 0))[:2]
+            opening = Balance(
+                code, account.currency, account.kind, debits, credits, 0, 0
+            ).posted_minor
         query = (
             select(
                 journal_entries.c.seq,
@@ -397,37 +404,6 @@ class Ledger:
                     )
                 )
         return Statement(code, account.currency, opening, running, tuple(lines))
-
-    def _movement_at(self, code: str, instant: datetime) -> int:
-        from jiaolong_ledger.accounts.model import is_debit_normal
-
-        with self._reading() as connection:
-            row = connection.execute(
-                select(
-                    accounts.c.kind,
-                    func.coalesce(
-                        func.sum(
-                            case(
-                                (postings.c.is_debit, postings.c.amount_minor),
-                                else_=-postings.c.amount_minor,
-                            )
-                        ),
-                        0,
-                    ).label("net"),
-                )
-                .select_from(postings)
-                .join(accounts, accounts.c.id == postings.c.account_id)
-                .join(journal_entries, journal_entries.c.seq == postings.c.entry_seq)
-                .where(
-                    accounts.c.code == code,
-                    postings.c.is_pending.is_(False),
-                    journal_entries.c.effective_at == instant,
-                )
-                .group_by(accounts.c.kind)
-            ).first()
-        if row is None:
-            return 0
-        return int(row.net) if is_debit_normal(row.kind) else -int(row.net)
 
     # -- audit ---------------------------------------------------------------------------
 
@@ -495,9 +471,16 @@ def _account(row: Any) -> Account:
 
 
 def _sums_as_of(
-    connection: Any, as_of: datetime, account_id: int | None = None
+    connection: Any,
+    as_of: datetime,
+    account_id: int | None = None,
+    *,
+    strictly_before: bool = False,
 ) -> dict[int, tuple[int, int, int, int]]:
-    """Per account: posted debits/credits and still-pending debits/credits as of ``as_of``."""
+    """Per account: posted debits/credits and still-pending debits/credits as of ``as_of``.
+
+    ``as_of`` is inclusive (entries effective at that instant count) unless ``strictly_before``.
+    """
     resolution = journal_entries.alias("resolution")
     resolved_by_then = (
         select(resolution.c.seq)
@@ -520,7 +503,11 @@ def _sums_as_of(
             func.sum(case((and_(is_pending, ~is_debit), amount), else_=0)),
         )
         .join(journal_entries, journal_entries.c.seq == postings.c.entry_seq)
-        .where(journal_entries.c.effective_at <= as_of)
+        .where(
+            journal_entries.c.effective_at < as_of
+            if strictly_before
+            else journal_entries.c.effective_at <= as_of
+        )
         .where(or_(~is_pending, not_(resolved_by_then)))
         .group_by(postings.c.account_id)
     )
