@@ -367,6 +367,50 @@ class FixingRate:
 
 
 @dataclass(frozen=True, slots=True)
+class Deduction:
+    """Part of a net receiver's proceeds applied to a financing facility (``auto_deduct``):
+    interest first, then principal. ``entry_key`` is None in a dry run (nothing posted)."""
+
+    participant: str
+    currency: str
+    facility_id: str
+    proceeds_minor: int
+    interest_minor: int
+    principal_minor: int
+    entry_key: str | None = None
+
+    @property
+    def amount_minor(self) -> int:
+        return self.interest_minor + self.principal_minor
+
+    def to_dict(self) -> dict[str, Any]:
+        ccy = self.currency
+        return {
+            "participant": self.participant,
+            "currency": ccy,
+            "facility_id": self.facility_id,
+            "proceeds": format_minor(self.proceeds_minor, ccy),
+            "interest": format_minor(self.interest_minor, ccy),
+            "principal": format_minor(self.principal_minor, ccy),
+            "amount": format_minor(self.amount_minor, ccy),
+            "entry_key": self.entry_key,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Deduction:
+        ccy = data["currency"]
+        return cls(
+            participant=data["participant"],
+            currency=ccy,
+            facility_id=data["facility_id"],
+            proceeds_minor=parse_minor(data["proceeds"], ccy),
+            interest_minor=parse_minor(data["interest"], ccy),
+            principal_minor=parse_minor(data["principal"], ccy),
+            entry_key=data["entry_key"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class CycleReport:
     """What a settlement run computed (and, unless ``dry_run``, posted)."""
 
@@ -385,6 +429,8 @@ class CycleReport:
     carried_to_cycle: int | None
     entry_keys: tuple[str, ...] = ()
     rates: tuple[FixingRate, ...] = ()
+    deductions: tuple[Deduction, ...] = ()
+    """Financing repayments taken from net receivers' proceeds, in posting order."""
 
     def currency(self, code: str) -> CurrencySummary:
         for summary in self.currencies:
@@ -420,6 +466,7 @@ class CycleReport:
             "carried_to_cycle": self.carried_to_cycle,
             "entry_keys": list(self.entry_keys),
             "rates": [rate.to_dict() for rate in self.rates],
+            "deductions": [deduction.to_dict() for deduction in self.deductions],
         }
 
     @classmethod
@@ -440,4 +487,5 @@ class CycleReport:
             carried_to_cycle=data["carried_to_cycle"],
             entry_keys=tuple(data["entry_keys"]),
             rates=tuple(FixingRate.from_dict(item) for item in data["rates"]),
+            deductions=tuple(Deduction.from_dict(item) for item in data.get("deductions", [])),
         )

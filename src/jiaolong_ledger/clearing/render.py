@@ -90,6 +90,26 @@ def _instructions(report: CycleReport) -> list[str]:
     ]
 
 
+def _deductions(report: CycleReport) -> list[str]:
+    rows = [
+        [
+            d.participant,
+            d.facility_id,
+            d.currency,
+            format_minor(d.proceeds_minor, d.currency),
+            format_minor(d.interest_minor, d.currency),
+            format_minor(d.principal_minor, d.currency),
+            format_minor(d.amount_minor, d.currency),
+        ]
+        for d in report.deductions
+    ]
+    headers = ["participant", "facility", "currency", "proceeds", "interest", "principal", "total"]
+    title = "financing deductions from proceeds (interest first, then principal)"
+    if report.dry_run:
+        title += ", not posted"
+    return [title, *text_table(headers, rows, right={3, 4, 5, 6})]
+
+
 def report_lines(report: CycleReport) -> list[str]:
     """The whole report: summary per currency, positions, exclusions, instructions."""
     kind = "DRY RUN (nothing posted)" if report.dry_run else "settled"
@@ -101,6 +121,8 @@ def report_lines(report: CycleReport) -> list[str]:
         f"{carried}, {report.rounds} netting round(s)",
     ]
     sections = [_summary(report), _positions(report), _exclusions(report), _instructions(report)]
+    if report.deductions:  # shown only when a facility opted in and something was due
+        sections.append(_deductions(report))
     lines = head
     for section in sections:
         lines += ["", *section]

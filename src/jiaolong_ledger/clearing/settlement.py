@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from sqlalchemy import Connection, func, or_, select, update
 
 from jiaolong_ledger.accounts.model import Balance
-from jiaolong_ledger.clearing import cycles, participants
+from jiaolong_ledger.clearing import cycles, deductions, participants
 from jiaolong_ledger.clearing.funding import choose, shortfalls
 from jiaolong_ledger.clearing.instructions import minimal_transfers
 from jiaolong_ledger.clearing.model import (
@@ -374,11 +374,16 @@ class SettlementRun:
             excluded_ids = [pid for pid in roster if roster[pid].name in _names(plan.exclusions)]
             counts = carried_counts(connection, self.cycle_id, excluded_ids)
             keys = post_settlement(tx, self.cycle_id, plan, roster)
+            taken = deductions.deduct(tx, self.cycle_id, plan.netting, roster, now)
             yield "post"
             open_id, moved = carry(connection, self.cycle_id, excluded_ids, now)
             report = self._report(row, plan, roster, counts, rates, CYCLE_SETTLED, now)
             report = replace(
-                report, obligations_carried=moved, carried_to_cycle=open_id, entry_keys=tuple(keys)
+                report,
+                obligations_carried=moved,
+                carried_to_cycle=open_id,
+                entry_keys=tuple(keys),
+                deductions=taken,
             )
             _record(connection, self.cycle_id, report, now)
             log.info(
@@ -402,17 +407,22 @@ class SettlementRun:
                 now = self.ledger.clock()
                 roster = participants.load_all(connection)
                 rates = RateBook(self.ledger, row.cutoff_at or now)
+                balances = ReadBalances(connection)
                 plan = yield from plan_settlement(
-                    connection, self.cycle_id, roster, ReadBalances(connection), rates
+                    connection, self.cycle_id, roster, balances, rates
                 )
                 excluded_ids = [
                     pid for pid in roster if roster[pid].name in _names(plan.exclusions)
                 ]
                 counts = carried_counts(connection, self.cycle_id, excluded_ids)
                 report = self._report(row, plan, roster, counts, rates, "dry-run", None)
+                cash = deductions.receiver_accounts(plan.netting, roster)
+                found = balances.available(cash)
+                available = {c: found[c].available_minor for c in cash if c in found}
                 report = replace(
                     report,
                     obligations_carried=_count_carried(connection, self.cycle_id, excluded_ids),
+                    deductions=deductions.preview(connection, plan.netting, roster, available, now),
                 )
         return report
 

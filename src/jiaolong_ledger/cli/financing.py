@@ -46,6 +46,11 @@ def _emit_state(facility: FacilityState) -> None:
 @click.option("--rate", "annual_rate", required=True, help="Annual rate as a decimal, e.g. 0.05.")
 @click.option("--day-count", type=click.Choice(sorted(DAY_COUNT_BASIS)), default="ACT/360")
 @click.option("--at", type=TIMESTAMP, default=None, help="When it was opened (default now).")
+@click.option(
+    "--auto-deduct",
+    is_flag=True,
+    help="Repay from the borrower's net clearing proceeds at each settlement.",
+)
 @json_option
 def financing_open(
     facility_id: str,
@@ -56,13 +61,21 @@ def financing_open(
     annual_rate: str,
     day_count: str,
     at: datetime | None,
+    auto_deduct: bool,
 ) -> None:
     """Open FACILITY_ID (same terms again: no effect)."""
     facility = (
         state()
         .ledger()
         .financing.open_facility(
-            facility_id, borrower, lender, money(limit_amount, currency), annual_rate, day_count, at
+            facility_id,
+            borrower,
+            lender,
+            money(limit_amount, currency),
+            annual_rate,
+            day_count,
+            at,
+            auto_deduct=auto_deduct,
         )
     )
     _emit_state(facility)

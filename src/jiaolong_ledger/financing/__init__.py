@@ -75,8 +75,11 @@ class Financing:
         annual_rate: str | int | Decimal,
         day_count: str,
         at: datetime | None = None,
+        auto_deduct: bool = False,
     ) -> FacilityState:
-        """Open a facility (same terms again: no effect; other terms: IDEMPOTENCY_CONFLICT)."""
+        """Open a facility (same terms again: no effect; other terms: IDEMPOTENCY_CONFLICT).
+
+        ``auto_deduct=True``: clearing repays it from the borrower's net proceeds."""
         with self.transaction() as book:
             return book.open_facility(
                 facility_id,
@@ -86,6 +89,7 @@ class Financing:
                 annual_rate=annual_rate,
                 day_count=day_count,
                 at=at,
+                auto_deduct=auto_deduct,
             )
 
     def draw(

@@ -99,6 +99,7 @@ class FacilityState:
     principal_repaid_minor: int
     interest_accrued_minor: int
     interest_paid_minor: int
+    auto_deduct: bool
     interest_exact: Decimal
 
     @property
@@ -144,6 +145,22 @@ def load(connection: Connection, facility_id: str) -> dict[str, Any] | None:
     return None if row is None else dict(row._mapping)
 
 
+def projected_debt(row: dict[str, Any], at: datetime) -> tuple[int, int]:
+    """``(interest due, principal)`` of a facility row once every day before ``at``'s UTC date
+    is accrued, computed without booking anything (the principal is constant until then)."""
+    interest_due = row["interest_accrued_minor"] - row["interest_paid_minor"]
+    accrued = row["accrued_until"]
+    if accrued is None:
+        return interest_due, row["principal_minor"]
+    days = (at.astimezone(UTC).date() - accrued.astimezone(UTC).date()).days
+    if days <= 0:
+        return interest_due, row["principal_minor"]
+    units, denominator = rate_fraction(Decimal(row["annual_rate"]), row["day_count"])
+    numerator = int(row["interest_numerator"]) + day_numerator(row["principal_minor"], units, days)
+    total = rounded_minor(numerator, denominator, row["currency"])
+    return total - row["interest_paid_minor"], row["principal_minor"]
+
+
 def snapshot(row: dict[str, Any]) -> FacilityState:
     _, denominator = rate_fraction(Decimal(row["annual_rate"]), row["day_count"])
     fields = {k: v for k, v in row.items() if k not in ("interest_numerator", "request_digest")}
@@ -170,8 +187,12 @@ class FinancingBook:
         annual_rate: str | int | Decimal,
         day_count: str,
         at: datetime | None = None,
+        auto_deduct: bool = False,
     ) -> FacilityState:
-        """Record the facility's terms and open its loan and interest receivable accounts."""
+        """Record the facility's terms and open its loan and interest receivable accounts.
+
+        ``auto_deduct``: at each clearing settlement where the borrower is a net receiver in
+        the facility's currency, part of its proceeds repays the facility (see ``deduct``)."""
         check_identifier(facility_id, "facility_id")
         _participant(borrower, "borrower")
         _participant(lender, "lender")
@@ -191,6 +212,10 @@ class FinancingBook:
             "annual_rate": str(rate),
             "day_count": day_count,
         }
+        if auto_deduct is not False:
+            if auto_deduct is not True:
+                raise InvalidInputError("auto_deduct must be true or false", field="auto_deduct")
+            terms["auto_deduct"] = True  # absent when False: digests of older facilities hold
         digest = request_digest(terms)
         existing = load(self.connection, facility_id)
         if existing is not None:
@@ -211,6 +236,7 @@ class FinancingBook:
             )
         row = {
             **terms,
+            "auto_deduct": auto_deduct,
             "facility_id": facility_id,
             "opened_at": at or self.tx.clock(),
             "accrued_until": None,
@@ -402,6 +428,28 @@ class FinancingBook:
         self._record(row, REPAYMENT, reference, parts, when, key, digest)
         log.info("facility_repaid", facility_id=facility_id, **metadata)
         return self._save(row)
+
+    def deduct(
+        self, facility_id: str, available_minor: int, *, reference: str, at: datetime
+    ) -> tuple[int, int, str] | None:
+        """Repay at most ``available_minor`` of what is due at ``at`` (interest accrued up to
+        ``at``'s UTC date first, then principal) from the borrower's cash: the clearing
+        engine's automatic deduction. Returns ``(interest, principal, entry key)`` or None
+        when nothing is due, nothing is available, or the facility is accrued past ``at``."""
+        row = self._get(facility_id)
+        accrued = row["accrued_until"]
+        if available_minor <= 0 or (accrued is not None and accrued > at):
+            return None
+        interest_due, principal = projected_debt(row, at)
+        amount_minor = min(available_minor, interest_due + principal)
+        if amount_minor <= 0:
+            return None
+        money = minor_to_money(amount_minor, row["currency"])
+        state = self.repay(facility_id, money, reference=reference, at=at)
+        interest_part = state.interest_paid_minor - row["interest_paid_minor"]
+        assert interest_part == min(amount_minor, interest_due), "projection and accrual agree"
+        key = entry_key(facility_id, f"{REPAYMENT}/{reference}")
+        return interest_part, amount_minor - interest_part, key
 
     def state(self, facility_id: str) -> FacilityState:
         return snapshot(self._get(facility_id))
@@ -595,4 +643,5 @@ __all__ = [
     "interest_income_account",
     "lender_account",
     "loan_account",
+    "projected_debt",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final, cast
 
-from sqlalchemy import BigInteger, ForeignKey, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jiaolong_ledger.storage.base import Base, UTCDateTime
@@ -42,6 +42,8 @@ class FinancingFacilityRow(Base):
     interest_paid_minor: Mapped[int] = mapped_column(BigInteger)
     interest_numerator: Mapped[str] = mapped_column(Text)
     request_digest: Mapped[str] = mapped_column(String(64))
+    auto_deduct: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
+    """Repay from the borrower's net clearing proceeds at settlement (``clearing.settlement``)."""
 
 
 class FinancingMovementRow(Base):
