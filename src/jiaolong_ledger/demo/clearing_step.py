@@ -154,4 +154,5 @@ def run(context: DemoContext) -> None:
         },
         "iso20022": str(iso_file),
         "clearing_accounts_zero": zero,
+        "deductions": [deduction.to_dict() for deduction in report.deductions],
     }

@@ -62,7 +62,14 @@ def run_demo(
     out_dir: Path, participants: int = 6, orders: int = 40, say: Callable[[str], None] = print
 ) -> DemoContext:
     """Run the trading day in ``out_dir/demo.db`` (recreated) and return what happened."""
-    from jiaolong_ledger.demo import audit_step, clearing_step, core_step, escrow_step, fx_step
+    from jiaolong_ledger.demo import (
+        audit_step,
+        clearing_step,
+        core_step,
+        escrow_step,
+        financing_step,
+        fx_step,
+    )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     database = out_dir / "demo.db"
@@ -74,7 +81,7 @@ def run_demo(
         ledger, participants_for(max(3, participants)), max(1, orders), out_dir, say
     )
     say(f"jiaolong demo: a trading day on {database}")
-    for step in (core_step, fx_step, escrow_step, clearing_step, audit_step):
+    for step in (core_step, fx_step, escrow_step, financing_step, clearing_step, audit_step):
         step.run(context)
     context.results["seconds"] = round(time.perf_counter() - started, 2)
     say(f"done in {context.results['seconds']} s")
