@@ -17,7 +17,7 @@ Deduction on aurora's 200.00: interest 45.00, then principal 155.00 (total 200.0
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from clearing_helpers_fin import eur_money, fund_eur
@@ -214,3 +214,30 @@ def test_auto_deduct_revision_round_trip(ledger: Ledger) -> None:
         "f-1", "aurora", "platform", eur_money("1.00"), "0.05", "ACT/360"
     )
     assert opened.auto_deduct is False
+
+
+def test_two_facilities_are_served_in_opening_order_within_the_proceeds(ledger: Ledger) -> None:
+    cycle = _setup(ledger, aurora_draw="150.00", aurora_rate="0")
+    ledger.financing.open_facility(
+        "f-later", "aurora", "platform", eur_money("500.00"), "0", "ACT/360",
+        at=OPENED + timedelta(hours=1), auto_deduct=True,
+    )  # fmt: skip
+    ledger.financing.draw("f-later", eur_money("80.00"), reference="d1", at=JAN_1)
+    report = ledger.clearing.settle(cycle)
+    # 200.00 of proceeds: f-aurora (opened first) takes 150.00, f-later the remaining 50.00
+    assert [(d.facility_id, d.principal_minor) for d in report.deductions] == [
+        ("f-aurora", 15_000),
+        ("f-later", 5_000),
+    ]
+    assert ledger.financing.state("f-later").principal_minor == 3_000
+    assert sum(d.amount_minor for d in report.deductions) == 20_000
+
+
+def test_cli_open_auto_deduct_flag(db_url: str) -> None:
+    args = ["financing", "open", "f-cli", "--borrower", "aurora", "--lender", "platform"]
+    args += ["--limit", "100.00", "--currency", "EUR", "--rate", "0.05"]
+    opened = CliRunner().invoke(cli, ["--db", db_url, *args, "--auto-deduct", "--json"])
+    assert opened.exit_code == 0, opened.output
+    assert json.loads(opened.stdout)["auto_deduct"] is True
+    again = CliRunner().invoke(cli, ["--db", db_url, *args])
+    assert again.exit_code == 1 and "IDEMPOTENCY_CONFLICT" in again.output
