@@ -225,7 +225,6 @@ class CycleNotFrozenError(LedgerError):
     code = "CYCLE_NOT_FROZEN"
 
 
-
 class FacilityNotFoundError(LedgerError):
     """No financing facility with that id (financing sub-domain)."""
 
@@ -236,5 +235,6 @@ class RepaymentExceedsDebtError(LedgerError):
     """A repayment larger than the facility's accrued interest plus outstanding principal."""
 
     code = "REPAYMENT_EXCEEDS_DEBT"
+
 
 __all__ = [name for name in dir() if name.endswith("Error")]

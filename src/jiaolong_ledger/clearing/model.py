@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from moneyed import Money
 
+from jiaolong_ledger.accounts.chart import participant_cash, platform_fees
 from jiaolong_ledger.money import format_minor, minor_to_money, parse_minor
 
 PLATFORM: Final = "platform"
@@ -26,8 +27,8 @@ EFFICIENCY_EXPONENT: Final = Decimal("0.0001")
 def default_settlement_account(participant: str, currency: str) -> str:
     """``participant:<name>:cash:<CCY>``; the platform settles into ``platform:fees:<CCY>``."""
     if participant == PLATFORM:
-        return f"platform:fees:{currency}"
-    return f"participant:{participant}:cash:{currency}"
+        return platform_fees(currency)
+    return participant_cash(participant, currency)
 
 
 def clearing_account(currency: str) -> str:

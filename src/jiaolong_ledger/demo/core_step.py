@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from moneyed import Money
 
+from jiaolong_ledger.accounts.chart import platform_bank
 from jiaolong_ledger.demo.run import DemoContext
 from jiaolong_ledger.journal.entry import Entry, credit, debit
 
@@ -18,7 +19,7 @@ OPENING_FUNDS = {
 
 def bank_account(currency: str) -> str:
     """The exchange's own money at its settlement bank (an asset of the platform)."""
-    return f"platform:bank:{currency}"
+    return platform_bank(currency)
 
 
 def run(context: DemoContext) -> None:

@@ -15,6 +15,7 @@ from typing import Final
 
 from moneyed import Money
 
+from jiaolong_ledger.accounts.chart import platform_bank
 from jiaolong_ledger.demo.run import DemoContext, Participant
 from jiaolong_ledger.journal.entry import Entry, credit, debit
 from jiaolong_ledger.money import format_minor
@@ -60,7 +61,7 @@ def run(context: DemoContext) -> None:
             description=f"{borrower.name} wires the drawdown to its workshop",
             postings=[
                 debit(borrower.cash(CURRENCY), Money(DRAWN, CURRENCY)),
-                credit(f"platform:bank:{CURRENCY}", Money(DRAWN, CURRENCY)),
+                credit(platform_bank(CURRENCY), Money(DRAWN, CURRENCY)),
             ],
         )
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jiaolong_ledger.accounts.chart import participant_cash
 from jiaolong_ledger.ledger import Ledger
 
 DEMO_SEED = 20261126
@@ -22,7 +23,7 @@ class Participant:
     currency: str
 
     def cash(self, currency: str | None = None) -> str:
-        return f"participant:{self.name}:cash:{currency or self.currency}"
+        return participant_cash(self.name, currency or self.currency)
 
 
 # Enterprises trading cultural goods along the China–Europe rail line.

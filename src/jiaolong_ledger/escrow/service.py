@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from moneyed import Money
 
+from jiaolong_ledger.accounts.chart import participant_cash, platform_fees
 from jiaolong_ledger.accounts.model import AccountStatus
 from jiaolong_ledger.errors import (
     AccountExistsError,
@@ -81,12 +82,8 @@ def escrow_account(order_id: str) -> str:
     return f"platform:escrow:{order_id.lower()}"
 
 
-def cash_account(participant: str, currency: str) -> str:
-    return f"participant:{participant}:cash:{currency}"
-
-
-def fee_account(currency: str) -> str:
-    return f"platform:fees:{currency}"
+cash_account = participant_cash
+fee_account = platform_fees
 
 
 def entry_key(order_id: str, step: str) -> str:

@@ -22,6 +22,7 @@ from typing import Any, Final
 from moneyed import Money
 from sqlalchemy import Connection, select
 
+from jiaolong_ledger.accounts.chart import participant_cash as cash_account
 from jiaolong_ledger.errors import (
     CurrencyMismatchError,
     FacilityLimitExceededError,
@@ -30,7 +31,7 @@ from jiaolong_ledger.errors import (
     InvalidInputError,
     RepaymentExceedsDebtError,
 )
-from jiaolong_ledger.escrow.service import _participant, cash_account, check_identifier
+from jiaolong_ledger.escrow.service import _participant, check_identifier
 from jiaolong_ledger.financing.interest import (
     check_day_count,
     day_numerator,

@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Final
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from jiaolong_ledger.accounts.chart import participant_cash, platform_bank
 from jiaolong_ledger.adapters.events import (
     IDENTIFIER_RE,
     PARTICIPANT_RE,
@@ -498,8 +499,8 @@ class EventStream:
                 Entry(
                     key=f"testing/deposit/{digest}/{buyer}/{currency}",
                     postings=[
-                        debit(f"platform:bank:{currency}", amount),
-                        credit(f"participant:{buyer}:cash:{currency}", amount),
+                        debit(platform_bank(currency), amount),
+                        credit(participant_cash(buyer, currency), amount),
                     ],
                     effective_at=effective_at,
                     description=f"deposit of {buyer} for an event stream",
@@ -507,10 +508,10 @@ class EventStream:
             )
         with ledger.transaction() as tx:
             for currency in sorted({currency for _, currency in self.participants}):
-                tx.ensure_account(f"platform:bank:{currency}", currency, "asset")
+                tx.ensure_account(platform_bank(currency), currency, "asset")
             for name, currency in sorted(self.participants):
                 tx.ensure_account(
-                    f"participant:{name}:cash:{currency}",
+                    participant_cash(name, currency),
                     currency,
                     "liability",
                     "debits_must_not_exceed_credits",
