@@ -16,37 +16,21 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, delete, select, update
 
+from jiaolong_ledger.accounts.chart import check_participant_name
 from jiaolong_ledger.accounts.model import check_account_code
 from jiaolong_ledger.clearing.model import PLATFORM, Participant
 from jiaolong_ledger.clearing.tables import (
     LEGAL_NAME_LENGTH_MAX,
     OTHER_ID_LENGTH_MAX,
-    PARTICIPANT_NAME_LENGTH_MAX,
     clearing_participant_accounts,
     clearing_participants,
 )
 from jiaolong_ledger.errors import InvalidInputError, ParticipantNotFoundError
 from jiaolong_ledger.money import check_currency
 
-_NAME_RE: Final = re.compile(r"^[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?$")
 _IBAN_RE: Final = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$")
 _BIC_RE: Final = re.compile(r"^[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?$")
 _COUNTRY_RE: Final = re.compile(r"^[A-Z]{2}$")
-
-
-def check_participant_name(name: object) -> str:
-    if (
-        not isinstance(name, str)
-        or len(name) > PARTICIPANT_NAME_LENGTH_MAX
-        or not _NAME_RE.match(name)
-    ):
-        raise InvalidInputError(
-            f"participant name must be one lowercase account-code segment of at most "
-            f"{PARTICIPANT_NAME_LENGTH_MAX} characters ([a-z0-9_.-]), got {name!r}",
-            field="participant",
-            participant=str(name),
-        )
-    return name
 
 
 def normalise_iban(iban: str) -> str:

@@ -11,7 +11,6 @@ check before it were wrong: the journal's idempotency is the second line of defe
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -19,7 +18,12 @@ from typing import Any, Final
 
 from moneyed import Money
 
-from jiaolong_ledger.accounts.chart import participant_cash, platform_fees
+from jiaolong_ledger.accounts.chart import (
+    check_identifier,
+    check_participant_name,
+    participant_cash,
+    platform_fees,
+)
 from jiaolong_ledger.accounts.model import AccountStatus
 from jiaolong_ledger.errors import (
     AccountExistsError,
@@ -54,7 +58,6 @@ from jiaolong_ledger.escrow.state import (
 )
 from jiaolong_ledger.escrow.tables import (
     LOCATION_LENGTH_MAX,
-    NAME_LENGTH_MAX,
     REASON_LENGTH_MAX,
     escrow_orders,
 )
@@ -67,10 +70,6 @@ from jiaolong_ledger.money import format_minor, minor_to_money, money_to_minor, 
 
 log = get_logger("jiaolong_ledger.escrow")
 
-IDENTIFIER_RE: Final = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
-"""Order and shipment ids: 1-64 characters, letters, digits, ``_.-``, alphanumeric ends."""
-PARTICIPANT_RE: Final = re.compile(r"^[a-z0-9](?:[a-z0-9_.-]{0,62}[a-z0-9])?$")
-"""A participant name is one account-code segment: ``participant:<name>:cash:<CCY>``."""
 INCOTERMS: Final = ("FCA", "CPT", "CIP", "DAP", "DPU", "DDP")
 """Incoterms 2020 usable for rail (any-mode rules); FOB/CIF/FAS/CFR are sea-only."""
 DISPUTE_OUTCOMES: Final = ("release", "refund", "split")
@@ -90,16 +89,6 @@ def entry_key(order_id: str, step: str) -> str:
     return f"escrow/{order_id}/{step}"
 
 
-def check_identifier(value: object, field: str) -> str:
-    if not isinstance(value, str) or not IDENTIFIER_RE.match(value):
-        raise InvalidInputError(
-            f"{field} must be 1-64 letters, digits, '_', '.' or '-' (alphanumeric at both "
-            f"ends), got {value!r}",
-            field=field,
-        )
-    return value
-
-
 def _check_text(value: str | None, field: str, length_max: int) -> None:
     if value is not None and (not isinstance(value, str) or len(value) > length_max):
         raise InvalidInputError(
@@ -112,16 +101,6 @@ def _check_times(**values: datetime | None) -> None:
     for name, value in values.items():
         problems += check_timestamp(value, name)
     raise_problems(problems)
-
-
-def _participant(name: object, field: str) -> str:
-    if not isinstance(name, str) or not PARTICIPANT_RE.match(name):
-        raise InvalidInputError(
-            f"{field} must be a participant name: 1-{NAME_LENGTH_MAX} lowercase letters, "
-            f"digits, '_', '.' or '-', alphanumeric at both ends; got {name!r}",
-            field=field,
-        )
-    return name
 
 
 FRESH_ORDER: Final[dict[str, Any]] = {
@@ -160,8 +139,8 @@ def _order_terms(
     if shipment_id is not None:
         check_identifier(shipment_id, "shipment_id")
     amount_minor, currency = positive_minor(amount)
-    _participant(buyer, "buyer")
-    _participant(seller, "seller")
+    check_participant_name(buyer, "buyer")
+    check_participant_name(seller, "seller")
     if buyer == seller:
         raise InvalidInputError("buyer and seller must differ", field="seller")
     if incoterm not in INCOTERMS:

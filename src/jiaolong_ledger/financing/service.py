@@ -22,6 +22,7 @@ from typing import Any, Final
 from moneyed import Money
 from sqlalchemy import Connection, select
 
+from jiaolong_ledger.accounts.chart import check_identifier, check_participant_name
 from jiaolong_ledger.accounts.chart import participant_cash as cash_account
 from jiaolong_ledger.errors import (
     CurrencyMismatchError,
@@ -31,7 +32,6 @@ from jiaolong_ledger.errors import (
     InvalidInputError,
     RepaymentExceedsDebtError,
 )
-from jiaolong_ledger.escrow.service import _participant, check_identifier
 from jiaolong_ledger.financing.interest import (
     check_day_count,
     day_numerator,
@@ -195,8 +195,8 @@ class FinancingBook:
         ``auto_deduct``: at each clearing settlement where the borrower is a net receiver in
         the facility's currency, part of its proceeds repays the facility (see ``deduct``)."""
         check_identifier(facility_id, "facility_id")
-        _participant(borrower, "borrower")
-        _participant(lender, "lender")
+        check_participant_name(borrower, "borrower")
+        check_participant_name(lender, "lender")
         if borrower == lender:
             raise InvalidInputError("borrower and lender must differ", field="lender")
         if borrower == PLATFORM_LENDER:
