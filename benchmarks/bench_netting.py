@@ -57,15 +57,16 @@ COLUMNS = (
 def _setup(url: str, participants: int) -> tuple[Ledger, dict[str, int], int]:
     ledger = Ledger.connect(url)
     now = ledger.clock()
-    with ledger.clearing._writing() as connection:
+    with ledger.transaction() as unit:
+        connection = unit.connection
         for index in range(participants):
             participant_rows.upsert(connection, Participant(f"p{index:04d}", "EUR"), now)
         ids = participant_rows.ids(connection, [f"p{index:04d}" for index in range(participants)])
     with ledger.transaction() as tx:
         for currency in CURRENCIES:
-            tx.open_account(f"platform:bank:{currency}", currency, "asset")
+            tx.journal.open_account(f"platform:bank:{currency}", currency, "asset")
             for name in ids:
-                tx.open_account(
+                tx.journal.open_account(
                     f"participant:{name}:cash:{currency}",
                     currency,
                     "liability",

@@ -31,9 +31,9 @@ ACCOUNTS = 100
 def _ledger(url: str, **options: str) -> Ledger:
     ledger = Ledger.connect(url, **options)
     with ledger.transaction() as tx:
-        tx.open_account("bench:source:EUR", "EUR", "equity")
+        tx.journal.open_account("bench:source:EUR", "EUR", "equity")
         for index in range(ACCOUNTS):
-            tx.open_account(f"bench:acct-{index}:EUR", "EUR", "asset")
+            tx.journal.open_account(f"bench:acct-{index}:EUR", "EUR", "asset")
     return ledger
 
 

@@ -209,7 +209,7 @@ def measure_export(url: str, entries: int, out_dir: Path, label: str) -> list[Re
     ledger = Ledger.connect(url)
     with ledger.transaction() as tx:
         for account in _accounts():
-            tx.open_account(account["code"], account["currency"], account["kind"])
+            tx.journal.open_account(account["code"], account["currency"], account["kind"])
     for start in range(0, entries, 10_000):
         batch = []
         for index in range(start, min(entries, start + 10_000)):

@@ -1,15 +1,17 @@
-"""Alembic environment: one metadata (``jiaolong_ledger.storage.Base``), types compared."""
+"""Alembic environment: one metadata (``jiaolong_ledger.schema``), types compared, the version
+kept in ``jl_alembic_version`` so the ledger can share a database with its host application."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Engine
 
-import jiaolong_ledger.storage.all_tables  # noqa: F401  (registers every table on Base)
-from jiaolong_ledger.storage import Base, create_database_engine
+from jiaolong_ledger.schema import metadata
+from jiaolong_ledger.storage import create_database_engine
+from jiaolong_ledger.storage.migrate import VERSION_TABLE
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _engine() -> Engine:
@@ -23,7 +25,11 @@ def _engine() -> Engine:
 def run_migrations_offline() -> None:
     url = context.get_x_argument(as_dictionary=True).get("url") or "sqlite:///jiaolong.db"
     context.configure(
-        url=url, target_metadata=target_metadata, literal_binds=True, compare_type=True
+        url=url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        compare_type=True,
+        version_table=VERSION_TABLE,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -36,6 +42,7 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             compare_type=True,
+            version_table=VERSION_TABLE,
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():

@@ -11,17 +11,23 @@ from click.testing import CliRunner
 from moneyed import Money
 from sqlalchemy import inspect
 
-import jiaolong_ledger.storage.all_tables  # noqa: F401  (every table on Base.metadata)
 from jiaolong_ledger import Entry, Ledger, credit, debit
 from jiaolong_ledger.cli.main import cli
-from jiaolong_ledger.storage import Base, create_database_engine
-from jiaolong_ledger.storage.migrate import current_revision, downgrade, head_revision, upgrade
+from jiaolong_ledger.schema import metadata
+from jiaolong_ledger.storage import create_database_engine
+from jiaolong_ledger.storage.migrate import (
+    VERSION_TABLE,
+    current_revision,
+    downgrade,
+    head_revision,
+    upgrade,
+)
 
 CORE_TABLES = {"accounts", "journal_entries", "postings", "pending_entries", "chain_head"}
 
 
 def tables(ledger: Ledger) -> set[str]:
-    return set(inspect(ledger.engine).get_table_names()) - {"alembic_version"}
+    return set(inspect(ledger.engine).get_table_names()) - {"jl_alembic_version"}
 
 
 def post_something(ledger: Ledger, key: str) -> None:
@@ -68,8 +74,10 @@ def test_schema_at_head_matches_the_models(db_url: str) -> None:
     """Every table, column, type, index and constraint of the models is in the migrations."""
     ledger = Ledger.connect(db_url)
     with ledger.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, Base.metadata)
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "version_table": VERSION_TABLE}
+        )
+        differences = compare_metadata(context, metadata)
     assert differences == []
     ledger.close()
 

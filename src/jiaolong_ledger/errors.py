@@ -207,12 +207,6 @@ class EscrowClosedError(LedgerError):
     code = "ESCROW_CLOSED"
 
 
-class EventNotSupportedError(LedgerError):
-    """A well-formed adapter event whose sub-domain is not available in this build."""
-
-    code = "EVENT_NOT_SUPPORTED"
-
-
 class ParticipantNotFoundError(LedgerError):
     """No clearing participant registered under that name (clearing sub-domain)."""
 

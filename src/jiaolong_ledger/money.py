@@ -28,6 +28,8 @@ from jiaolong_ledger.errors import (
     AmountNotPositiveError,
     AmountOverflowError,
     AmountPrecisionError,
+    CurrencyMismatchError,
+    InvalidInputError,
     UnknownCurrencyError,
 )
 
@@ -206,3 +208,48 @@ def money(amount: AmountLike, currency_code: str) -> Money:
     value = to_decimal(amount)
     decimal_to_minor(value, currency_code)
     return Money(value, Currency(currency_code))
+
+
+FEE_ROUNDING: Final = ROUND_HALF_EVEN
+"""Platform fees at a rate round half-even to the minor unit."""
+
+
+def platform_fee(
+    amount: Money, rate: str | int | Decimal | None = None, fee: Money | None = None
+) -> Money:
+    """The platform fee of an order: ``amount * rate`` rounded half-even, or ``fee`` as given.
+
+    ``rate`` is a decimal fraction (``"0.015"`` is 1.5%) in [0, 1]; ``fee`` must be in the
+    order's currency and at most the amount. With neither, the fee is zero.
+    """
+    amount_minor, currency = money_to_minor(amount)
+    if rate is not None and fee is not None:
+        raise InvalidInputError(
+            "give a platform fee rate or a platform fee amount, not both",
+            field="platform_fee_rate",
+        )
+    if fee is not None:
+        fee_minor, fee_currency = money_to_minor(fee)
+        if fee_currency != currency:
+            raise CurrencyMismatchError(
+                f"platform fee is in {fee_currency}, the order in {currency}",
+                field="platform_fee",
+                account_currency=currency,
+                posting_currency=fee_currency,
+            )
+    elif rate is not None:
+        rate_value = to_decimal(rate)
+        if rate_value < 0 or rate_value > 1:
+            raise InvalidInputError(
+                f"platform fee rate must be a fraction in [0, 1], got {rate_value}",
+                field="platform_fee_rate",
+            )
+        exact = minor_to_decimal(amount_minor, currency) * rate_value
+        fee_minor = round_to_minor(exact, currency, FEE_ROUNDING)
+    else:
+        fee_minor = 0
+    if fee_minor < 0 or fee_minor > amount_minor:
+        raise InvalidInputError(
+            "platform fee must be between zero and the order amount", field="platform_fee"
+        )
+    return minor_to_money(fee_minor, currency)

@@ -15,10 +15,12 @@ from jiaolong_ledger.errors import (
     FacilityLimitExceededError,
     FacilityNotFoundError,
     InvalidEventError,
+    InvalidInputError,
     LedgerError,
     ReleasePlanInvalidError,
     ShipmentNotFoundError,
 )
+from jiaolong_ledger.testing import assert_unchanged, snapshot
 
 
 def eur(amount: str) -> Money:
@@ -123,7 +125,7 @@ def test_financing_events_draw_and_repay(ledger: Ledger) -> None:
     assert ledger.ingest(draw) == state  # the same event again books nothing
     assert ledger.balance("participant:shu-brocade:cash:CNY").posted == Money("36000.00", "CNY")
     size = journal_size(ledger)
-    with pytest.raises(InvalidEventError) as caught:  # names another borrower
+    with pytest.raises(InvalidInputError) as caught:  # names another borrower: the book refuses
         ledger.ingest({**draw, "borrower": "lao-lacquer", "amount": "1.00"})
     assert caught.value.details["field"] == "borrower"
     with pytest.raises(FacilityLimitExceededError):
@@ -143,30 +145,24 @@ def test_financing_event_on_an_unknown_facility(ledger: Ledger) -> None:
         ledger.ingest(financing_event("RepaymentReceived", "1.00"))
 
 
-class RecordingClearing:
-    """Stands in for the clearing service to see what the adapter hands it (no storage)."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-
-    def submit_order(self, **kwargs: Any) -> str:
-        self.calls.append(kwargs)
-        return "submitted"
-
-
-def test_deferred_net_orders_go_to_clearing_with_the_escrow_fee(ledger: Ledger) -> None:
-    clearing = RecordingClearing()
-    ledger._subdomains["clearing"] = clearing
-    result = ledger.ingest(order_placed(settlement_terms="deferred_net", release_plan=[]))
-    assert result == "submitted"
-    (call,) = clearing.calls
-    assert call["order_id"] == "ORD-7"
-    assert (call["buyer"], call["seller"]) == ("lodz-gallery", "shu-brocade")
-    assert call["amount"] == eur("1200.00")
-    assert call["fee"] == eur("18.00")
-    assert call["at"] is not None
-    ledger.ingest(order_placed("ORD-8", settlement_terms="deferred_net", platform_fee_rate=None))
-    assert clearing.calls[1]["fee"] is None
+def test_deferred_net_orders_go_to_clearing_with_the_order_fee(ledger: Ledger) -> None:
+    """Clearing gets the order's fee terms and books the same fee escrow would charge."""
+    obligations = ledger.ingest(order_placed(settlement_terms="deferred_net", release_plan=[]))
+    owed = {(o.reference, o.payer, o.payee): o.amount for o in obligations}
+    assert owed == {
+        ("order:ORD-7", "lodz-gallery", "shu-brocade"): eur("1182.00"),
+        ("order:ORD-7:fee", "lodz-gallery", "platform"): eur("18.00"),  # 1.5% of 1200.00
+    }
+    (unpaid,) = ledger.ingest(
+        order_placed("ORD-8", settlement_terms="deferred_net", platform_fee_rate=None)
+    )
+    assert (unpaid.reference, unpaid.amount) == ("order:ORD-8", eur("1200.00"))
+    fixed = ledger.ingest(
+        order_placed(
+            "ORD-9", settlement_terms="deferred_net", platform_fee_rate=None, platform_fee="5.00"
+        )
+    )
+    assert {o.reference: o.amount for o in fixed}["order:ORD-9:fee"] == eur("5.00")
     assert ledger.escrow.orders() == []
 
 
@@ -233,6 +229,41 @@ def test_docs_walkthrough(ledger: Ledger) -> None:
     assert ledger.account("platform:escrow:ord-7").status == "closed"
     state = ledger.escrow.state("ORD-7")
     assert (state.seller_received_minor, state.fee_charged_minor) == (118_200, 1_800)
+
+
+def test_a_batch_whose_last_event_fails_leaves_nothing(ledger: Ledger) -> None:
+    """One unit of work for the whole batch: escrow orders and their accounts, clearing
+    obligations, a drawdown and every journal entry go when the last event is refused."""
+    open_buyer(ledger)
+    ledger.financing.open_facility(
+        "F-1", "shu-brocade", "platform", Money("1000.00", "CNY"), "0.05", "ACT/365F"
+    )
+    before = snapshot(ledger)
+    accounts_before = ledger.accounts()
+    batch = [
+        *journey(),
+        order_placed("ORD-8", shipment_id="X8002"),
+        {"type": "EscrowFunded", "order_id": "ORD-8"},
+        order_placed("ORD-9", settlement_terms="deferred_net", release_plan=[]),
+        financing_event("DrawdownRequested", "600.00", requested_at="2026-01-01T00:00:00Z"),
+        {"type": "OrderCancelled", "order_id": "ORD-404"},  # refused: no such order
+    ]
+    with pytest.raises(LedgerError) as caught:
+        ingest_many(ledger, batch)
+    assert caught.value.code == "ORDER_NOT_FOUND"
+    assert caught.value.details["index"] == len(batch) - 1
+    assert_unchanged(ledger, before)
+    assert ledger.accounts() == accounts_before
+    assert ledger.accounts("platform:escrow:") == []
+    assert ledger.escrow.orders() == []
+    assert all(not ledger.clearing.obligations(cycle.id) for cycle in ledger.clearing.cycles())
+    assert ledger.financing.state("F-1").principal_minor == 0
+    # The same batch without the refused event goes through, all of it.
+    results = ingest_many(ledger, batch[:-1])
+    assert len(results) == len(batch) - 1
+    assert ledger.escrow.state("ORD-7").status == "completed"
+    assert ledger.escrow.state("ORD-8").status == "funded"
+    assert ledger.financing.state("F-1").principal_minor == 60_000
 
 
 def test_financing_events_in_one_batch_are_all_or_none(ledger: Ledger) -> None:

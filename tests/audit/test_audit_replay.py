@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from moneyed import Money
@@ -155,3 +156,40 @@ def test_replay_of_an_empty_export(make_url_for: Callable[[], str], tmp_path: Pa
         assert replayed.verify().ok and replayed.verify().last_hash == GENESIS_HASH
     finally:
         replayed.close()
+
+
+def test_replay_writes_through_a_ledger_scope(
+    full_ledger: Ledger, make_url_for: Callable[[], str], tmp_path: Path
+) -> None:
+    """``audit.replay.replay(path, scope)``: one unit of work on the target's scope; returns
+    the file's report; a second replay into the same scope is refused and changes nothing."""
+    from jiaolong_ledger.audit.replay import replay
+    from jiaolong_ledger.testing import assert_unchanged, snapshot
+    from jiaolong_ledger.unit_of_work import LedgerScope
+
+    path = tmp_path / "journal.jsonl"
+    full_ledger.export_journal(path)
+    seen: list[int | None] = []
+
+    def progress(batches: Any, total: int | None) -> Any:
+        seen.append(total)
+        return batches
+
+    target = Ledger.connect(make_url_for())
+    try:
+        scope = LedgerScope(target.database, target.clock)
+        report = replay(path, scope, progress=progress)
+        head = full_ledger.verify()
+        assert (report.entries, report.last_seq, report.last_hash) == (
+            head.entries,
+            head.last_seq,
+            head.last_hash,
+        )
+        assert seen == [1]
+        assert list(target.journal_lines()) == list(full_ledger.journal_lines())
+        before = snapshot(target)
+        with pytest.raises(InvalidInputError, match="empty database"):
+            replay(path, scope)
+        assert_unchanged(target, before)
+    finally:
+        target.close()

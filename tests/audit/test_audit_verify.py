@@ -18,6 +18,17 @@ from jiaolong_ledger.audit.keys import KeyRegistry
 from jiaolong_ledger.audit.verify import VerifyReport, verify_file, verify_lines
 from jiaolong_ledger.errors import JournalTamperedError
 from jiaolong_ledger.journal.canonical import GENESIS_HASH, seal
+from jiaolong_ledger.storage.tables import (
+    accounts,
+    chain_head,
+    journal_entries,
+    pending_entries,
+    postings,
+)
+
+# Table names as the schema has them (an attacker's SQL names the real tables).
+ACCOUNTS, CHAIN_HEAD, ENTRIES = accounts.name, chain_head.name, journal_entries.name
+PENDING, POSTINGS = pending_entries.name, postings.name
 
 
 def _export(ledger: Ledger, path: Path) -> list[str]:
@@ -262,89 +273,128 @@ def _tamper(ledger: Ledger, *statements: str) -> None:
     postgres = ledger.engine.dialect.name == "postgresql"
     with ledger.engine.begin() as connection:
         if postgres:
-            connection.execute(text("ALTER TABLE journal_entries DISABLE TRIGGER USER"))
-            connection.execute(text("ALTER TABLE postings DISABLE TRIGGER USER"))
+            connection.execute(text(f"ALTER TABLE {ENTRIES} DISABLE TRIGGER USER"))
+            connection.execute(text(f"ALTER TABLE {POSTINGS} DISABLE TRIGGER USER"))
         for statement in statements:
             connection.execute(text(statement))
         if postgres:
-            connection.execute(text("ALTER TABLE journal_entries ENABLE TRIGGER USER"))
-            connection.execute(text("ALTER TABLE postings ENABLE TRIGGER USER"))
+            connection.execute(text(f"ALTER TABLE {ENTRIES} ENABLE TRIGGER USER"))
+            connection.execute(text(f"ALTER TABLE {POSTINGS} ENABLE TRIGGER USER"))
 
 
 def _seq_of_key(ledger: Ledger, key: str) -> int:
     return ledger.entry(key).seq
 
 
-def test_edited_posted_balance_row_is_named(full_ledger: Ledger) -> None:
-    _tamper(
-        full_ledger,
-        "UPDATE accounts SET credits_posted_minor = credits_posted_minor + 100 "
-        "WHERE code = 'participant:lodz.gallery:cash:EUR'",
-    )
-    report = full_ledger.verify()
-    mismatches = [f for f in report.findings if f.code == "BALANCE_MISMATCH"]
-    assert mismatches[0].details["account"] == "participant:lodz.gallery:cash:EUR"
-    assert mismatches[0].details["column"] == "credits_posted_minor"
-    assert mismatches[0].details["stored_minor"] - mismatches[0].details["postings_minor"] == 100
-    assert {f.code for f in report.findings} == {"BALANCE_MISMATCH"}  # and EUR no longer nets
+def _tampering(report: VerifyReport) -> list[tuple[str | None, int | None, str | None]]:
+    """(kind, seq, account) of every finding, which must all be JOURNAL_TAMPERED."""
+    assert {f.code for f in report.findings} == {"JOURNAL_TAMPERED"}, report.findings
+    return [(f.details.get("kind"), f.seq, f.details.get("account")) for f in report.findings]
 
 
-def test_edited_pending_balance_row_is_named(full_ledger: Ledger) -> None:
+def test_edited_posted_balance_row_is_tampering_named_by_account(full_ledger: Ledger) -> None:
+    account = "participant:lodz.gallery:cash:EUR"
     _tamper(
         full_ledger,
-        "UPDATE accounts SET debits_pending_minor = 0 "
-        "WHERE code = 'participant:duisburg_prints:cash:EUR'",
+        f"UPDATE {ACCOUNTS} SET credits_posted_minor = credits_posted_minor + 100 "
+        f"WHERE code = '{account}'",
     )
     report = full_ledger.verify()
+    assert _tampering(report) == [
+        ("BALANCE_MISMATCH", None, account),
+        ("BALANCE_MISMATCH", None, None),  # and EUR no longer nets to zero
+    ]
+    first = report.findings[0]
+    assert first.details["column"] == "credits_posted_minor"
+    assert first.details["stored_minor"] - first.details["postings_minor"] == 100
+    assert first.where == f"account={account}"
+    assert report.findings[1].where == "currency=EUR"
+    assert (report.first_broken_seq, report.first_broken_account) == (None, account)
+    assert report.first_broken == f"account {account}"
+    assert report.to_dict()["first_broken_account"] == account
+    with pytest.raises(JournalTamperedError) as raised:
+        report.raise_if_broken()
+    assert f"first broken account {account};" in raised.value.message
+    assert "seq None" not in raised.value.message
+    assert raised.value.details["first_broken_account"] == account
+
+
+def test_edited_pending_balance_row_is_tampering(full_ledger: Ledger) -> None:
+    account = "participant:duisburg_prints:cash:EUR"
+    _tamper(full_ledger, f"UPDATE {ACCOUNTS} SET debits_pending_minor = 0 WHERE code = '{account}'")
+    report = full_ledger.verify()
+    assert ("BALANCE_MISMATCH", None, account) in _tampering(report)
     columns = {(f.details.get("account"), f.details.get("column")) for f in report.findings}
-    assert ("participant:duisburg_prints:cash:EUR", "debits_pending_minor") in columns
+    assert (account, "debits_pending_minor") in columns
+    assert report.first_broken == f"account {account}"
 
 
-def test_edited_posting_row_is_pinpointed(full_ledger: Ledger) -> None:
+def test_edited_posting_row_is_tampering_at_its_seq(full_ledger: Ledger) -> None:
     seq = _seq_of_key(full_ledger, "order-42/fund")
-    _tamper(full_ledger, f"UPDATE postings SET amount_minor = 1 WHERE entry_seq = {seq}")
+    _tamper(full_ledger, f"UPDATE {POSTINGS} SET amount_minor = 1 WHERE entry_seq = {seq}")
     report = full_ledger.verify()
     assert report.first_broken_seq == seq
-    rows = [f for f in report.findings if f.code == "ROW_MISMATCH"]
-    assert [f.seq for f in rows] == [seq]
-    assert "BALANCE_MISMATCH" in report.codes()
+    found = _tampering(report)
+    assert [s for kind, s, _ in found if kind == "ROW_MISMATCH"] == [seq]
+    assert "BALANCE_MISMATCH" in {kind for kind, _, _ in found}
+    assert report.first_broken == f"seq {seq}"
 
 
 def test_edited_stored_line_is_pinpointed(full_ledger: Ledger) -> None:
     seq = _seq_of_key(full_ledger, "loan-1/draw")
     _tamper(
         full_ledger,
-        f"UPDATE journal_entries SET line = REPLACE(line, '10000.00', '10.00') WHERE seq = {seq}",
+        f"UPDATE {ENTRIES} SET line = REPLACE(line, '10000.00', '10.00') WHERE seq = {seq}",
     )
     report = full_ledger.verify()
     assert report.first_broken_seq == seq
-    assert ("JOURNAL_TAMPERED", seq) in {(f.code, f.seq) for f in report.findings}
-    assert ("ROW_MISMATCH", seq) in {(f.code, f.seq) for f in report.findings}
+    found = _tampering(report)
+    assert (None, seq, None) in found  # the hash no longer matches the line
+    assert ("ROW_MISMATCH", seq, None) in found  # nor do the posting rows
 
 
 def test_deleted_last_entry_is_caught_by_the_chain_head(full_ledger: Ledger) -> None:
     last = full_ledger.verify().last_seq
     _tamper(
         full_ledger,
-        f"DELETE FROM postings WHERE entry_seq = {last}",
-        f"DELETE FROM journal_entries WHERE seq = {last}",
+        f"DELETE FROM {POSTINGS} WHERE entry_seq = {last}",
+        f"DELETE FROM {ENTRIES} WHERE seq = {last}",
     )
     report = full_ledger.verify()
     assert report.first_broken_seq == last
-    assert ("SEQ_BROKEN", last) in {(f.code, f.seq) for f in report.findings}
+    assert ("SEQ_BROKEN", last, None) in _tampering(report)
 
 
-def test_edited_pending_state_and_account_rows_are_caught(full_ledger: Ledger) -> None:
+def test_edited_chain_head_row_is_tampering(full_ledger: Ledger) -> None:
+    last = full_ledger.verify().last_seq
+    _tamper(full_ledger, f"UPDATE {CHAIN_HEAD} SET last_hash = '{'f' * 64}' WHERE id = 1")
+    report = full_ledger.verify()
+    assert _tampering(report) == [("HEAD_MISMATCH", last, None)]
+
+
+def test_edited_pending_state_and_account_rows_are_tampering(full_ledger: Ledger) -> None:
     seq = _seq_of_key(full_ledger, "hold/open")
+    account = "participant:duisburg_prints:cash:JPY"
     _tamper(
         full_ledger,
-        "UPDATE pending_entries SET state = 'voided' WHERE key = 'hold/open'",
-        "UPDATE accounts SET status = 'open' WHERE code = 'participant:duisburg_prints:cash:JPY'",
+        f"UPDATE {PENDING} SET state = 'voided' WHERE key = 'hold/open'",
+        f"UPDATE {ACCOUNTS} SET status = 'open' WHERE code = '{account}'",
     )
     report = full_ledger.verify()
-    assert ("ROW_MISMATCH", seq) in {(f.code, f.seq) for f in report.findings}
-    accounts = {f.details.get("account") for f in report.findings}
-    assert "participant:duisburg_prints:cash:JPY" in accounts
+    found = _tampering(report)
+    assert ("ROW_MISMATCH", seq, None) in found
+    assert ("ROW_MISMATCH", None, account) in found
+    assert (report.first_broken_seq, report.first_broken_account) == (seq, account)
+    assert report.first_broken == f"seq {seq}"
+
+
+def test_account_row_edited_alone_names_the_account(full_ledger: Ledger) -> None:
+    account = "platform:closed-soon:EUR"
+    _tamper(full_ledger, f"UPDATE {ACCOUNTS} SET status = 'open' WHERE code = '{account}'")
+    report = full_ledger.verify()
+    assert _tampering(report) == [("ROW_MISMATCH", None, account)]
+    assert report.first_broken == f"account {account}"
+    assert report.findings[0].to_dict()["kind"] == "ROW_MISMATCH"
 
 
 # -- the key registry --------------------------------------------------------------------

@@ -18,7 +18,7 @@ def fund(ledger: Ledger, participant: str, currency: str, amount: str) -> None:
     with ledger.transaction() as tx:
         tx.ensure_account(bank, currency, "asset")
         tx.ensure_account(cash, currency, "liability", "debits_must_not_exceed_credits")
-        count = tx.account(cash).balance().credits_posted_minor
+        count = tx.balance(cash).credits_posted_minor
         tx.post_many(
             [
                 Entry(

@@ -118,11 +118,11 @@ def test_submit_order_inside_a_callers_transaction(ledger: Ledger) -> None:
     from jiaolong_ledger.errors import AccountNotFoundError
 
     with pytest.raises(AccountNotFoundError), ledger.transaction() as tx:
-        ledger.clearing.submit_order("o-9", "a", "b", Money("5.00", "EUR"), tx=tx)
-        tx.account("no:such:account")
+        tx.clearing.submit_order("o-9", "a", "b", Money("5.00", "EUR"))
+        tx.balance("no:such:account")
     assert ledger.clearing.participants() == []
     with ledger.transaction() as tx:
-        ledger.clearing.submit_order("o-9", "a", "b", Money("5.00", "EUR"), tx=tx)
+        tx.clearing.submit_order("o-9", "a", "b", Money("5.00", "EUR"))
     assert ledger.clearing.open_cycle().obligations == 1
 
 

@@ -6,9 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-import jiaolong_ledger.storage.all_tables  # noqa: F401  (every table on Base)
 from jiaolong_ledger import Ledger
-from jiaolong_ledger.storage import Base
+from jiaolong_ledger.schema import metadata
 from jiaolong_ledger.storage.migrate import downgrade, upgrade
 
 ESCROW_TABLES = {"escrow_orders", "escrow_plan_items", "escrow_milestones"}
@@ -17,7 +16,7 @@ ESCROW_TABLES = {"escrow_orders", "escrow_plan_items", "escrow_milestones"}
 def _escrow_diffs(ledger: Ledger) -> list[object]:
     with ledger.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        diffs = compare_metadata(context, Base.metadata)
+        diffs = compare_metadata(context, metadata)
     return [diff for diff in diffs if "escrow_" in repr(diff)]
 
 

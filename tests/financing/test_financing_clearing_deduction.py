@@ -28,7 +28,11 @@ from jiaolong_ledger.clearing import settlement
 from jiaolong_ledger.clearing.model import CycleReport
 from jiaolong_ledger.clearing.render import report_lines
 from jiaolong_ledger.cli.main import cli
-from jiaolong_ledger.errors import CycleAlreadySettledError, StorageUnavailableError
+from jiaolong_ledger.errors import (
+    AccountNotFoundError,
+    CycleAlreadySettledError,
+    StorageUnavailableError,
+)
 
 OPENED = datetime(2025, 12, 31, 12, tzinfo=UTC)
 JAN_1 = datetime(2026, 1, 1, 9, tzinfo=UTC)
@@ -164,6 +168,22 @@ def test_failure_rolls_back_settlement_and_deductions(
     assert ledger.clearing.cycle(cycle).status == "frozen"
     report = ledger.clearing.settle(cycle)
     assert report.deductions[0].amount_minor == 20_000
+
+
+def test_deductions_commit_or_roll_back_with_the_callers_unit_of_work(ledger: Ledger) -> None:
+    """``tx.clearing.settle`` deducts through ``tx.financing``: one unit, all or nothing."""
+    cycle = _setup(ledger)
+    with pytest.raises(AccountNotFoundError), ledger.transaction() as tx:
+        (deduction,) = tx.clearing.settle(cycle).deductions
+        assert (deduction.interest_minor, deduction.principal_minor) == (4_500, 15_500)
+        assert tx.financing.state("f-aurora").principal_minor == 344_500
+        tx.balance("no:such:account")
+    _unchanged(ledger)
+    assert ledger.clearing.cycle(cycle).status == "frozen"
+    with ledger.transaction() as tx:
+        report = tx.clearing.settle(cycle)
+    assert ledger.clearing.report(cycle) == report
+    assert ledger.financing.state("f-aurora").principal_minor == 344_500
 
 
 def _has(ledger: Ledger, name: str) -> bool:

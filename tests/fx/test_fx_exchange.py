@@ -256,13 +256,13 @@ def test_exchange_inside_a_transaction_with_a_given_rate(eur_cny: Ledger) -> Non
     fixing = eur_cny.fx.rate("CNY", "EUR", AFTERNOON)
     eur_cny.fx.set_rate("EUR", "CNY", "8.5", AFTERNOON, "ECB")  # after the cycle's fixing
     with eur_cny.transaction() as tx:
-        eur_cny.fx.exchange("t/1", source, target, Money("781.23", "CNY"), rate=fixing, tx=tx)
-        assert tx.account(target).balance().posted_minor == 10000
+        tx.fx.exchange("t/1", source, target, Money("781.23", "CNY"), rate=fixing)
+        assert tx.balance(target).posted_minor == 10000
     assert eur_cny.balance(target).posted == Money("100.00", "EUR")
     with pytest.raises(CurrencyMismatchError):
         eur_cny.fx.exchange("t/2", target, source, Money("1.00", "EUR"), rate=fixing, at=AFTERNOON)
     with pytest.raises(ConstraintViolatedError), eur_cny.transaction() as tx:
-        eur_cny.fx.exchange("t/3", source, target, Money("100.00", "CNY"), tx=tx, at=AFTERNOON)
+        tx.fx.exchange("t/3", source, target, Money("100.00", "CNY"), at=AFTERNOON)
         tx.post_many(
             [
                 Entry(

@@ -6,9 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-import jiaolong_ledger.storage.all_tables  # noqa: F401  (every table on Base.metadata)
 from jiaolong_ledger import Ledger
-from jiaolong_ledger.storage import Base
+from jiaolong_ledger.schema import metadata
 from jiaolong_ledger.storage.migrate import current_revision, downgrade, upgrade
 
 FX_TABLES = {"fx_rates", "fx_revaluations"}
@@ -17,7 +16,7 @@ FX_TABLES = {"fx_rates", "fx_revaluations"}
 def _fx_differences(ledger: Ledger) -> list[object]:
     with ledger.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, Base.metadata)
+        differences = compare_metadata(context, metadata)
     return [diff for diff in differences if any(name in repr(diff) for name in FX_TABLES)]
 
 

@@ -1,23 +1,26 @@
-"""Adapters: pydantic events -> calls on the sub-domains; no business rules of their own.
+"""Adapters: pydantic events -> calls on the books of a unit of work; parsing and dispatch only.
 
-``ingest(ledger, event)`` accepts an event model or a plain mapping (a parsed JSON object),
-validates it (``INVALID_EVENT`` naming the field) and makes exactly one sub-domain call, which
-is one atomic ledger transaction: a rejected event changes nothing. Escrow events go to
-``ledger.escrow``; an ``OrderPlaced`` with ``settlement_terms: "deferred_net"`` goes to
-``ledger.clearing.submit_order`` (its fee computed by the escrow fee function).
-``DrawdownRequested`` and ``RepaymentReceived`` go to ``ledger.financing`` (``draw`` / ``repay``)
-on a facility opened beforehand, under a reference derived from the event's content.
+``ingest(units, event)`` accepts an event model or a plain mapping (a parsed JSON object),
+validates it (``INVALID_EVENT`` naming the field) and applies it in one unit of work
+(``units.transaction()``, e.g. a :class:`~jiaolong_ledger.ledger.Ledger`): a rejected event
+changes nothing. Escrow events go to ``tx.escrow``; an ``OrderPlaced`` with
+``settlement_terms: "deferred_net"`` goes to ``tx.clearing.submit_order`` (which computes the
+fee from the same terms escrow takes). ``DrawdownRequested`` and ``RepaymentReceived`` go to
+``tx.financing`` (``draw`` / ``repay``, which check the borrower the event names) on a facility
+opened beforehand, under a reference derived from the event's content.
 
-``ingest_many(ledger, events)`` applies a batch in one transaction (all or none), which is
-also much faster than one commit per event.
+Every rule lives in the books; this module only turns fields into arguments.
+
+``ingest_many(units, events)`` validates the whole batch, then applies it in ONE unit of work
+(all or none), which is also much faster than one commit per event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 from moneyed import Money
 
@@ -36,45 +39,43 @@ from jiaolong_ledger.adapters.events import (
     RepaymentReceived,
     parse_event,
 )
-from jiaolong_ledger.errors import (
-    EventNotSupportedError,
-    InvalidEventError,
-    LedgerError,
-    LimitExceededError,
-)
-from jiaolong_ledger.escrow.plan import platform_fee
-from jiaolong_ledger.financing.service import FinancingBook
-from jiaolong_ledger.journal.engine import request_digest
-from jiaolong_ledger.money import money, money_to_minor
+from jiaolong_ledger.errors import LedgerError, LimitExceededError
+from jiaolong_ledger.journal.drafts import request_digest
+from jiaolong_ledger.money import money
+from jiaolong_ledger.unit_of_work import UnitOfWork
 
 INGEST_BATCH_MAX: Final = 10_000
 
-if TYPE_CHECKING:
-    from jiaolong_ledger.escrow import Escrow, EscrowBook
-    from jiaolong_ledger.journal.engine import Transaction
-    from jiaolong_ledger.ledger import Ledger
+
+class Transactional(Protocol):
+    """What the adapters need from a ledger: units of work."""
+
+    def transaction(self) -> AbstractContextManager[UnitOfWork]:
+        """One unit of work: everything done through it commits together or not at all."""
+        ...
 
 
-@dataclass(frozen=True, slots=True)
-class Sink:
-    """Where events land: the ledger, and its escrow either per call or inside one batch."""
-
-    ledger: Ledger
-    escrow: Escrow | EscrowBook
-    tx: Transaction | None = None
+Handler = Callable[[UnitOfWork, Any], Any]
 
 
 def _money(amount: Decimal, currency: str) -> Money:
     return money(amount, currency)
 
 
-def order_placed(sink: Sink, event: OrderPlaced) -> Any:
+def order_placed(tx: UnitOfWork, event: OrderPlaced) -> Any:
     amount = _money(event.amount, event.currency)
     fee = None if event.platform_fee is None else _money(event.platform_fee, event.currency)
-    rate = event.platform_fee_rate
     if event.settlement_terms == "deferred_net":
-        return _submit_deferred(sink, event, amount, platform_fee(amount, rate, fee))
-    return sink.escrow.place(
+        return tx.clearing.submit_order(
+            order_id=event.order_id,
+            buyer=event.buyer,
+            seller=event.seller,
+            amount=amount,
+            fee=fee,
+            fee_rate=event.platform_fee_rate,
+            at=event.placed_at,
+        )
+    return tx.escrow.place(
         event.order_id,
         buyer=event.buyer,
         seller=event.seller,
@@ -82,7 +83,7 @@ def order_placed(sink: Sink, event: OrderPlaced) -> Any:
         incoterm=event.incoterm,
         release_plan=[item.model_dump() for item in event.release_plan],
         fee=fee,
-        fee_rate=rate,
+        fee_rate=event.platform_fee_rate,
         shipment_id=event.shipment_id,
         funding_deadline=event.funding_deadline,
         release_deadline=event.release_deadline,
@@ -90,36 +91,15 @@ def order_placed(sink: Sink, event: OrderPlaced) -> Any:
     )
 
 
-def _submit_deferred(sink: Sink, event: OrderPlaced, amount: Money, fee: Money) -> Any:
-    submit = getattr(sink.ledger.clearing, "submit_order", None)
-    if submit is None:
-        raise EventNotSupportedError(
-            "deferred_net orders need the clearing sub-domain's submit_order, "
-            "which this build does not have",
-            event_type=event.type,
-            order_id=event.order_id,
-        )
-    batch = {} if sink.tx is None else {"tx": sink.tx}
-    return submit(
-        order_id=event.order_id,
-        buyer=event.buyer,
-        seller=event.seller,
-        amount=amount,
-        fee=None if money_to_minor(fee)[0] == 0 else fee,
-        at=event.placed_at,
-        **batch,
-    )
-
-
-def escrow_funded(sink: Sink, event: EscrowFunded) -> Any:
+def escrow_funded(tx: UnitOfWork, event: EscrowFunded) -> Any:
     amount = None
     if event.amount is not None and event.currency is not None:
         amount = _money(event.amount, event.currency)
-    return sink.escrow.fund(event.order_id, amount, event.funded_at)
+    return tx.escrow.fund(event.order_id, amount, event.funded_at)
 
 
-def milestone_reached(sink: Sink, event: MilestoneReached) -> Any:
-    return sink.escrow.milestone(
+def milestone_reached(tx: UnitOfWork, event: MilestoneReached) -> Any:
+    return tx.escrow.milestone(
         event.milestone,
         shipment_id=event.shipment_id,
         order_id=event.order_id,
@@ -128,22 +108,23 @@ def milestone_reached(sink: Sink, event: MilestoneReached) -> Any:
     )
 
 
-def order_cancelled(sink: Sink, event: OrderCancelled) -> Any:
-    return sink.escrow.cancel(event.order_id, event.reason, event.cancelled_at)
+def order_cancelled(tx: UnitOfWork, event: OrderCancelled) -> Any:
+    return tx.escrow.cancel(event.order_id, event.reason, event.cancelled_at)
 
 
-def dispute_opened(sink: Sink, event: DisputeOpened) -> Any:
-    return sink.escrow.open_dispute(
+def dispute_opened(tx: UnitOfWork, event: DisputeOpened) -> Any:
+    return tx.escrow.open_dispute(
         event.order_id, dispute_id=event.dispute_id, reason=event.reason, at=event.opened_at
     )
 
 
-def dispute_resolved(sink: Sink, event: DisputeResolved) -> Any:
+def dispute_resolved(tx: UnitOfWork, event: DisputeResolved) -> Any:
     seller_amount = None
     if event.seller_amount is not None:
-        currency = sink.escrow.state(event.order_id).currency
+        # The event carries a bare amount: it is in the order's currency.
+        currency = tx.escrow.state(event.order_id).currency
         seller_amount = _money(event.seller_amount, currency)
-    return sink.escrow.resolve_dispute(
+    return tx.escrow.resolve_dispute(
         event.order_id,
         event.outcome,
         seller_amount=seller_amount,
@@ -152,54 +133,56 @@ def dispute_resolved(sink: Sink, event: DisputeResolved) -> Any:
     )
 
 
-def financing_event(sink: Sink, event: DrawdownRequested | RepaymentReceived) -> Any:
-    """A drawdown or repayment on the event's facility, whose borrower it must name. The
-    reference (idempotency key) is a digest of the event: the same event twice books once."""
-    if sink.tx is not None:
-        return _financing_call(FinancingBook(sink.tx), event)
-    with sink.ledger.financing.transaction() as book:
-        return _financing_call(book, event)
+def drawdown_requested(tx: UnitOfWork, event: DrawdownRequested) -> Any:
+    return tx.financing.draw(
+        event.facility_id,
+        _money(event.amount, event.currency),
+        reference=_reference(event),
+        at=event.requested_at,
+        borrower=event.borrower,
+    )
 
 
-def _financing_call(book: FinancingBook, event: DrawdownRequested | RepaymentReceived) -> Any:
-    facility = book.state(event.facility_id)
-    if facility.borrower != event.borrower:
-        raise InvalidEventError(
-            f"{event.type}: facility {event.facility_id!r} lends to {facility.borrower!r}, "
-            f"not {event.borrower!r}",
-            field="borrower",
-            event_type=event.type,
-            facility_id=event.facility_id,
-        )
-    amount = _money(event.amount, event.currency)
-    reference = "ev-" + request_digest(event.model_dump(mode="json"))[:32]
-    if isinstance(event, DrawdownRequested):
-        return book.draw(event.facility_id, amount, reference=reference, at=event.requested_at)
-    return book.repay(event.facility_id, amount, reference=reference, at=event.received_at)
+def repayment_received(tx: UnitOfWork, event: RepaymentReceived) -> Any:
+    return tx.financing.repay(
+        event.facility_id,
+        _money(event.amount, event.currency),
+        reference=_reference(event),
+        at=event.received_at,
+        borrower=event.borrower,
+    )
 
 
-HANDLERS: Final[dict[type[BaseEvent], Callable[[Sink, Any], Any]]] = {
+def _reference(event: BaseEvent) -> str:
+    """The idempotency reference of a financing event: a digest of its content, so the same
+    event twice books once."""
+    return "ev-" + request_digest(event.model_dump(mode="json"))[:32]
+
+
+HANDLERS: Final[dict[type[BaseEvent], Handler]] = {
     OrderPlaced: order_placed,
     OrderCancelled: order_cancelled,
     EscrowFunded: escrow_funded,
     MilestoneReached: milestone_reached,
     DisputeOpened: dispute_opened,
     DisputeResolved: dispute_resolved,
-    DrawdownRequested: financing_event,
-    RepaymentReceived: financing_event,
+    DrawdownRequested: drawdown_requested,
+    RepaymentReceived: repayment_received,
 }
 assert set(HANDLERS) == set(EVENT_TYPES), "every event type has a handler"
 
 
-def ingest(ledger: Ledger, event: Any) -> Any:
-    """Validate ``event`` (a model or a mapping) and apply it in its own transaction; returns
-    the sub-domain's result (an ``EscrowState``, or a list of them for a shipment milestone)."""
+def ingest(units: Transactional, event: Any) -> Any:
+    """Validate ``event`` (a model or a mapping) and apply it in a unit of work of its own;
+    returns the book's result (an ``EscrowState``, a list of them for a shipment milestone,
+    the clearing obligations of a deferred-net order, a ``FacilityState``)."""
     parsed = parse_event(event)
-    return HANDLERS[type(parsed)](Sink(ledger, ledger.escrow), parsed)
+    with units.transaction() as tx:
+        return HANDLERS[type(parsed)](tx, parsed)
 
 
-def ingest_many(ledger: Ledger, events: Sequence[Any]) -> list[Any]:
-    """Validate every event first, then apply them in order in ONE transaction: all or none.
+def ingest_many(units: Transactional, events: Sequence[Any]) -> list[Any]:
+    """Validate every event first, then apply them in order in ONE unit of work: all or none.
 
     A refused event raises its error with ``details["index"]`` (0-based) and nothing of the
     batch is kept. Batches are bounded by ``INGEST_BATCH_MAX``.
@@ -210,14 +193,10 @@ def ingest_many(ledger: Ledger, events: Sequence[Any]) -> list[Any]:
             limit="ingest_batch_max",
             limit_value=INGEST_BATCH_MAX,
         )
-    parsed = []
-    for index, event in enumerate(events):
-        parsed.append(_indexed(index, parse_event, event))
-    with ledger.escrow.transaction() as book:
-        sink = Sink(ledger, book, book.tx)
+    parsed = [_indexed(index, parse_event, event) for index, event in enumerate(events)]
+    with units.transaction() as tx:
         return [
-            _indexed(index, HANDLERS[type(event)], sink, event)
-            for index, event in enumerate(parsed)
+            _indexed(index, HANDLERS[type(event)], tx, event) for index, event in enumerate(parsed)
         ]
 
 
@@ -237,12 +216,13 @@ __all__ = [
     "DrawdownRequested",
     "EscrowFunded",
     "Event",
+    "Handler",
     "MilestoneReached",
     "OrderCancelled",
     "OrderPlaced",
     "ReleasePlanItem",
     "RepaymentReceived",
-    "Sink",
+    "Transactional",
     "ingest",
     "ingest_many",
     "parse_event",

@@ -20,20 +20,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TextIO
+from typing import Any, Final, TextIO
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Select, func, select
 
 from jiaolong_ledger.audit import beancount_format as beancount
+from jiaolong_ledger.audit.source import JournalSource
 from jiaolong_ledger.errors import InvalidInputError
+from jiaolong_ledger.journal import reads
 from jiaolong_ledger.journal.entry import ACCOUNT_RECORD_KINDS
 from jiaolong_ledger.journal.validation import check_timestamp, raise_problems
 from jiaolong_ledger.storage.tables import journal_entries
-
-if TYPE_CHECKING:
-    from sqlalchemy import Select
-
-    from jiaolong_ledger.ledger import Ledger
 
 FORMATS: Final = ("jsonl", "beancount", "csv")
 STREAM_ROWS: Final = 5_000
@@ -76,6 +73,11 @@ class Selection:
                 end_seq=self.end_seq,
             )
 
+    @property
+    def windowed(self) -> bool:
+        """True when a ``recorded_at`` window narrows the seq range."""
+        return self.since is not None or self.until is not None
+
     def where(self, query: Select[Any]) -> Select[Any]:
         query = query.where(journal_entries.c.seq >= self.start_seq)
         if self.end_seq is not None:
@@ -88,7 +90,7 @@ class Selection:
 
 
 def export_journal(
-    ledger: Ledger,
+    ledger: JournalSource,
     path: str | Path,
     format: str = "jsonl",
     *,
@@ -116,19 +118,26 @@ def _output(path: str | Path, newline: str) -> Iterator[TextIO]:
         yield handle
 
 
-def selected_lines(ledger: Ledger, selection: Selection | None = None) -> Iterator[str]:
+def selected_lines(ledger: JournalSource, selection: Selection | None = None) -> Iterator[str]:
     """The stored lines of the selected entries, in seq order, streamed."""
     selection = selection or Selection()
-    query = selection.where(select(journal_entries.c.line)).order_by(journal_entries.c.seq)
-    with ledger.engine.connect() as connection:
-        result = connection.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(
-            query
-        )
-        for (line,) in result:
-            yield line
+    with ledger.reading() as connection:
+        if not selection.windowed:
+            yield from reads.journal_lines(connection, selection.start_seq, selection.end_seq)
+            return
+        query = selection.where(select(journal_entries.c.line)).order_by(journal_entries.c.seq)
+        yield from _stream_lines(connection, query)
 
 
-def write_jsonl(ledger: Ledger, handle: TextIO, selection: Selection | None = None) -> int:
+def _stream_lines(connection: Connection, query: Select[Any]) -> Iterator[str]:
+    # Options on the statement, not the connection: Connection.execution_options() changes the
+    # connection itself, and a streaming cursor must not outlive this query.
+    streamed = {"stream_results": True, "yield_per": STREAM_ROWS}
+    for (line,) in connection.execute(query, execution_options=streamed):
+        yield line
+
+
+def write_jsonl(ledger: JournalSource, handle: TextIO, selection: Selection | None = None) -> int:
     count = 0
     write = handle.write
     for line in selected_lines(ledger, selection):
@@ -138,7 +147,7 @@ def write_jsonl(ledger: Ledger, handle: TextIO, selection: Selection | None = No
     return count
 
 
-def write_csv(ledger: Ledger, handle: TextIO, selection: Selection | None = None) -> int:
+def write_csv(ledger: JournalSource, handle: TextIO, selection: Selection | None = None) -> int:
     """One row per posting; an entry without postings (account record, void) is one row."""
     writer = csv.writer(handle, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -185,7 +194,9 @@ def write_csv(ledger: Ledger, handle: TextIO, selection: Selection | None = None
     return count
 
 
-def write_beancount(ledger: Ledger, handle: TextIO, selection: Selection | None = None) -> int:
+def write_beancount(
+    ledger: JournalSource, handle: TextIO, selection: Selection | None = None
+) -> int:
     """A bean-check-valid file whose balances equal trial-balance's (see ``audit.beancount``)."""
     selection = selection or Selection()
     handle.write(beancount.HEADER + "\n")
@@ -216,23 +227,20 @@ def write_beancount(ledger: Ledger, handle: TextIO, selection: Selection | None 
     return count
 
 
-def _first_day(ledger: Ledger, selection: Selection) -> str:
+def _first_day(ledger: JournalSource, selection: Selection) -> str:
     query = selection.where(select(func.min(journal_entries.c.effective_at)))
-    with ledger.engine.connect() as connection:
+    with ledger.reading() as connection:
         first = connection.execute(query).scalar()
     return first.date().isoformat() if first is not None else "1970-01-01"
 
 
-def _open_records(ledger: Ledger, selection: Selection) -> Iterator[dict[str, Any]]:
+def _open_records(ledger: JournalSource, selection: Selection) -> Iterator[dict[str, Any]]:
     """Every open_account record up to the selection's end (accounts its entries may name)."""
     query = select(journal_entries.c.line).where(journal_entries.c.kind == "open_account")
     if selection.end_seq is not None:
         query = query.where(journal_entries.c.seq <= selection.end_seq)
     if selection.until is not None:
         query = query.where(journal_entries.c.recorded_at < selection.until)
-    with ledger.engine.connect() as connection:
-        result = connection.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(
-            query.order_by(journal_entries.c.seq)
-        )
-        for (line,) in result:
+    with ledger.reading() as connection:
+        for line in _stream_lines(connection, query.order_by(journal_entries.c.seq)):
             yield json.loads(line)

@@ -1,14 +1,15 @@
-"""Replay an exported JSON Lines journal into an empty database, verifying as it goes.
+"""Replay an exported JSON Lines journal into an empty ledger, verifying as it goes.
 
 Every line is first checked by :class:`~.verify.JournalChecker` (chain, seq, balance, accounts,
 two-phase links); the first finding stops the replay with ``JOURNAL_TAMPERED`` naming the seq.
 A line that passes is re-enacted through the posting engine's own operations, so the rebuilt
 database gets its balances, postings, pending state and account rows exactly as the original
 did, and the line the engine writes must equal the input line byte for byte (else the replay
-stops, also with ``JOURNAL_TAMPERED``). The whole replay is one database transaction: a replay
-that stops leaves the target database empty.
+stops, also with ``JOURNAL_TAMPERED``). The whole replay is one unit of work on the target's
+:class:`~jiaolong_ledger.unit_of_work.LedgerScope`, written through its journal writer
+(``tx.journal``): a replay that stops leaves the target empty.
 
-How each record is re-enacted (the engine stamps times from ``Transaction.clock``, which is set
+How each record is re-enacted (the writer stamps times from ``Transaction.clock``, which is set
 per record so that ``effective_at`` and ``recorded_at`` come out as recorded):
 
 - ``open_account`` / ``freeze_account`` / ``unfreeze_account`` / ``close_account``:
@@ -26,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from sqlalchemy import func, select
 
@@ -43,15 +44,13 @@ from jiaolong_ledger.audit.verify import (
 )
 from jiaolong_ledger.errors import InvalidInputError, JournalTamperedError, LedgerError
 from jiaolong_ledger.journal.canonical import GENESIS_HASH, entry_object, line_of, parse_timestamp
-from jiaolong_ledger.journal.engine import Transaction
 from jiaolong_ledger.journal.entry import ACCOUNT_RECORD_KINDS, Entry, PostedEntry, Posting
 from jiaolong_ledger.journal.validation import Leg
+from jiaolong_ledger.journal.writer import Transaction
 from jiaolong_ledger.logs import get_logger
-from jiaolong_ledger.money import money
-from jiaolong_ledger.storage.tables import accounts
-
-if TYPE_CHECKING:
-    from jiaolong_ledger.ledger import Ledger
+from jiaolong_ledger.money import format_minor, money, parse_minor
+from jiaolong_ledger.storage.tables import accounts, journal_entries
+from jiaolong_ledger.unit_of_work import LedgerScope
 
 log = get_logger("jiaolong_ledger.audit")
 
@@ -178,8 +177,6 @@ class Replayer:
             )
 
     def _check_record(self, line: str, obj: dict[str, Any]) -> None:
-        from jiaolong_ledger.storage.tables import journal_entries
-
         written = self.tx.connection.execute(
             select(journal_entries.c.line).where(journal_entries.c.seq == obj["seq"])
         ).scalar()
@@ -191,8 +188,6 @@ class Replayer:
 
 
 def _legs(obj: dict[str, Any]) -> list[Leg]:
-    from jiaolong_ledger.money import parse_minor
-
     return [
         Leg(
             p["account"],
@@ -205,8 +200,6 @@ def _legs(obj: dict[str, Any]) -> list[Leg]:
 
 
 def _amount_text(leg: Leg) -> str:
-    from jiaolong_ledger.money import format_minor
-
     return format_minor(leg.amount_minor, leg.currency)
 
 
@@ -281,23 +274,26 @@ def _locate(error: LedgerError, seq: int) -> None:
 
 def replay(
     path: str | Path,
-    into: str,
+    scope: LedgerScope,
     *,
     progress: Progress | None = None,
-) -> Ledger:
-    """Rebuild a ledger at ``into`` (an empty database) from the JSON Lines journal ``path``."""
-    from jiaolong_ledger.ledger import Ledger
+) -> VerifyReport:
+    """Rebuild the journal ``path`` (JSON Lines) in the empty ledger of ``scope``.
 
+    Returns the verification report of the file (entries, chain head). Raises
+    ``INVALID_INPUT`` when the target holds a journal or accounts, and ``JOURNAL_TAMPERED``
+    naming the seq at the first finding; then nothing is written.
+    """
     report = VerifyReport(source=str(path))
     checker = JournalChecker(report)
     size = Path(path).stat().st_size
     total = max(1, -(-size // READ_BATCH_BYTES)) if size else None
-    ledger = Ledger.connect(into)
     try:
-        with ledger.transaction() as tx:
+        with scope.begin() as unit:
+            tx = unit.journal
             _require_empty(tx)
             replay_lines(tx, (progress or _identity)(file_batches(path), total), checker)
-            # A repeated key already stopped the replay (the engine answers it with the first
+            # A repeated key already stopped the replay (the writer answers it with the first
             # entry, whose line differs); finishing the checker also frees its key spill.
             checker.finish(_resolver(lambda: file_lines(path)))
             if not report.ok:
@@ -308,9 +304,7 @@ def replay(
                     journal_head=report.last_hash,
                     replay_head=tx.head()[1],
                 )
-    except BaseException:
+    finally:
         checker.keys.close()
-        ledger.close()
-        raise
     log.info("journal_replayed", entries=report.entries, head=report.last_hash)
-    return ledger
+    return report

@@ -19,10 +19,13 @@ postings to accounts and resolutions of pending entries the chunk could not judg
 the key buckets. The work per line is all in the workers, so this scales with the cores.
 
 Against a database, the same pass reads the stored lines joined with the structured columns and
-posting rows and checks that they agree (``ROW_MISMATCH``); then every account's stored posted and
-pending balances are compared with the sums of its postings (``BALANCE_MISMATCH``), the pending
-state table with the journal, the accounts table with the account records, and the chain head
-row with the last entry (``HEAD_MISMATCH``).
+posting rows and checks that they agree; then every account's stored posted and pending balances
+are compared with the sums of its postings, the pending state table with the journal, the
+accounts table with the account records, and the chain head row with the last entry. Every
+disagreement there means the stored journal differs from what was written, so each is a
+``JOURNAL_TAMPERED`` finding whose ``kind`` detail says which check caught it (``ROW_MISMATCH``,
+``BALANCE_MISMATCH``, ``SEQ_BROKEN``, ``HEAD_MISMATCH``), naming the seq, or the account when no
+seq is concerned (a balance or account row edited on its own).
 """
 
 from __future__ import annotations
@@ -35,16 +38,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from hashlib import sha256
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from jiaolong_ledger.audit.keys import KeyRegistry, KeyResolver
+from jiaolong_ledger.audit.source import JournalSource
 from jiaolong_ledger.errors import JournalTamperedError
 from jiaolong_ledger.journal.canonical import GENESIS_HASH, canonical_bytes
 from jiaolong_ledger.journal.entry import ACCOUNT_RECORD_KINDS, ENTRY_KINDS, TWO_PHASE_KINDS
 from jiaolong_ledger.money import exponent
-
-if TYPE_CHECKING:
-    from jiaolong_ledger.ledger import Ledger
 
 FINDINGS_MAX: Final = 1_000
 """Findings kept in a report; later ones are only counted (``findings_total``)."""
@@ -67,17 +68,24 @@ BALANCE_MISMATCH: Final = "BALANCE_MISMATCH"
 HEAD_MISMATCH: Final = "HEAD_MISMATCH"
 
 FINDING_CODES: Final = {
-    JOURNAL_TAMPERED: "hash does not match the entry's content, or prev_hash breaks the chain",
+    JOURNAL_TAMPERED: "the stored journal differs from what was written: a hash does not match "
+    "the entry's content, prev_hash breaks the chain, or (database) a derived row disagrees "
+    "with the stored lines (its kind says which)",
     SEQ_BROKEN: "seq is not the next one: an entry is missing, duplicated or moved",
     MALFORMED_ENTRY: "not a journal object of SPEC §5 (bad JSON, member, amount or kind)",
     UNBALANCED_ENTRY: "debits and credits of an entry differ in some currency",
     DUPLICATE_KEY: "the same idempotency key appears on two entries",
     ACCOUNT_INVALID: "a posting names an account that is not open, or in another currency",
     PENDING_INVALID: "a two-phase entry does not match an outstanding pending entry",
+    HEAD_MISMATCH: "the last entry is not the expected chain head",
+}
+TAMPERING_KINDS: Final = {
     ROW_MISMATCH: "database columns or rows disagree with the stored line",
     BALANCE_MISMATCH: "a stored balance differs from the sum of its postings",
-    HEAD_MISMATCH: "the chain head (stored or expected) is not the last entry",
+    SEQ_BROKEN: "the chain head row names entries the journal no longer holds",
+    HEAD_MISMATCH: "the chain head row is not the last entry",
 }
+"""The ``kind`` of a database ``JOURNAL_TAMPERED`` finding: which check caught it."""
 
 Progress = Callable[[Iterable[Any], int | None], Iterable[Any]]
 """Wraps the stream of batches (e.g. a progress bar); gets the batch count when known."""
@@ -99,6 +107,15 @@ class Finding:
     message: str
     details: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def where(self) -> str:
+        """What the finding concerns: ``seq=12``, else ``account=...`` or ``currency=...``."""
+        if self.seq is None:
+            for name in ("account", "currency"):
+                if isinstance(self.details.get(name), str):
+                    return f"{name}={self.details[name]}"
+        return f"seq={self.seq}"
+
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "seq": self.seq, "message": self.message, **self.details}
 
@@ -118,15 +135,32 @@ class VerifyReport:
     findings: list[Finding] = field(default_factory=list)
     findings_total: int = 0
     first_broken_seq: int | None = None
+    first_broken_account: str | None = None
+    """The first account named by a finding that concerns no seq (a balance row edited)."""
 
     @property
     def ok(self) -> bool:
         return self.findings_total == 0
 
+    @property
+    def first_broken(self) -> str:
+        """Where to start looking: ``seq 12``, else ``account ...``, ``currency ...``."""
+        if self.first_broken_seq is not None:
+            return f"seq {self.first_broken_seq}"
+        if self.first_broken_account is not None:
+            return f"account {self.first_broken_account}"
+        for finding in self.findings:
+            if isinstance(finding.details.get("currency"), str):
+                return f"currency {finding.details['currency']}"
+        return "not located (see the findings)" if not self.ok else "none"
+
     def add(self, code: str, seq: int | None, message: str, **details: Any) -> None:
         self.findings_total += 1
         if seq is not None and (self.first_broken_seq is None or seq < self.first_broken_seq):
             self.first_broken_seq = seq
+        account = details.get("account")
+        if seq is None and self.first_broken_account is None and isinstance(account, str):
+            self.first_broken_account = account
         if len(self.findings) < FINDINGS_MAX:
             self.findings.append(Finding(code, seq, message, details))
 
@@ -134,14 +168,16 @@ class VerifyReport:
         return {finding.code for finding in self.findings}
 
     def raise_if_broken(self) -> None:
-        """Raise ``JOURNAL_TAMPERED`` naming the first broken seq and the first finding."""
+        """Raise ``JOURNAL_TAMPERED`` naming the first broken seq (or account) and the first
+        finding."""
         if self.ok:
             return
         first = self.findings[0]
         raise JournalTamperedError(
-            f"verification failed: {self.findings_total} finding(s); first broken seq "
-            f"{self.first_broken_seq}; {first.code}: {first.message}",
+            f"verification failed: {self.findings_total} finding(s); first broken "
+            f"{self.first_broken}; {first.code}: {first.message}",
             first_broken_seq=self.first_broken_seq,
+            first_broken_account=self.first_broken_account,
             findings=[finding.to_dict() for finding in self.findings[:20]],
         )
 
@@ -156,6 +192,7 @@ class VerifyReport:
             "anchored": self.anchored,
             "checks": list(self.checks),
             "first_broken_seq": self.first_broken_seq,
+            "first_broken_account": self.first_broken_account,
             "findings_total": self.findings_total,
             "findings": [finding.to_dict() for finding in self.findings],
         }
@@ -830,8 +867,8 @@ def _chunk_resolver(path: str | Path, chunks: list[tuple[int, int]]) -> KeyResol
     return resolve
 
 
-def verify_database(ledger: Ledger, *, progress: Progress | None = None) -> VerifyReport:
-    """Verify the journal stored in ``ledger``'s database and its balances."""
+def verify_database(ledger: JournalSource, *, progress: Progress | None = None) -> VerifyReport:
+    """Verify the journal stored in ``ledger``'s database and everything derived from it."""
     from jiaolong_ledger.audit.verify_db import verify_database as run
 
     return run(ledger, progress=progress)

@@ -12,6 +12,14 @@ could edit without touching the lines. Each is checked against the lines here:
 4. the accounts table against the account records replayed from the journal;
 5. the chain head row against the last entry.
 
+A disagreement in 1-5 means the stored journal differs from what was written: it is a
+``JOURNAL_TAMPERED`` finding with the check's name as its ``kind`` detail (``ROW_MISMATCH``,
+``BALANCE_MISMATCH``, ``SEQ_BROKEN``, ``HEAD_MISMATCH``), naming the seq concerned, or the
+account when there is none (a balance or account row edited on its own).
+
+Everything is read on the source's read connections (``source.reading()``); the stored lines
+through :mod:`jiaolong_ledger.journal.reads`, the derived rows by the queries here.
+
 Concurrent writers only append, and the stream is bounded by the chain head read first, so a
 verification running beside writers checks a consistent prefix; each aggregate check is one
 statement (one snapshot); the accounts-table check is skipped, and says so, if the head moved.
@@ -21,30 +29,39 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from sqlalchemy import Connection, and_, case, exists, func, select
+from sqlalchemy import Connection, Select, and_, case, exists, func, select
 
 from jiaolong_ledger.audit.keys import KeyResolver
+from jiaolong_ledger.audit.source import JournalSource
 from jiaolong_ledger.audit.verify import (
     BALANCE_MISMATCH,
     HEAD_MISMATCH,
+    JOURNAL_TAMPERED,
     ROW_MISMATCH,
     SEQ_BROKEN,
     JournalChecker,
     Progress,
     VerifyReport,
     _identity,
+    _resolver,
 )
+from jiaolong_ledger.journal import reads
 from jiaolong_ledger.journal.canonical import format_timestamp
 from jiaolong_ledger.journal.entry import TWO_PHASE_KINDS
 from jiaolong_ledger.money import format_minor
-from jiaolong_ledger.storage.tables import accounts, chain_head, journal_entries, postings
-
-if TYPE_CHECKING:
-    from jiaolong_ledger.ledger import Ledger
+from jiaolong_ledger.storage.tables import (
+    accounts,
+    chain_head,
+    journal_entries,
+    pending_entries,
+    postings,
+)
 
 ENTRIES_PER_BATCH: Final = 2_000
+STREAM_ROWS: Final = 5_000
+"""Rows fetched per round trip of the streaming entry query."""
 COLUMN_NAMES: Final = (
     "seq",
     "key",
@@ -63,12 +80,13 @@ _PENDING_STATE_OF: Final = {
 }
 
 
-def verify_database(ledger: Ledger, *, progress: Progress | None = None) -> VerifyReport:
-    report = VerifyReport(source=_redacted(ledger))
+def verify_database(ledger: JournalSource, *, progress: Progress | None = None) -> VerifyReport:
+    with ledger.reading() as connection:
+        source = connection.engine.url.render_as_string(hide_password=True)
+        head_seq, head_hash = _head(connection)
+    report = VerifyReport(source=source)
     checker = JournalChecker(report)
     report.checks += ["rows", "balances", "pending_state", "accounts_table", "head"]
-    with ledger.engine.connect() as connection:
-        head_seq, head_hash = _head(connection)
     batches = _entry_batches(ledger, head_seq)
     total = -(-head_seq // ENTRIES_PER_BATCH) if head_seq else None
     for batch in (progress or _identity)(batches, total):
@@ -78,7 +96,7 @@ def verify_database(ledger: Ledger, *, progress: Progress | None = None) -> Veri
                 _compare_rows(report, obj, columns, rows)
     checker.finish(_line_resolver(ledger, head_seq))
     _check_head(report, head_seq, head_hash)
-    with ledger.engine.connect() as connection:
+    with ledger.reading() as connection:
         # Each of these is one statement, hence one consistent snapshot on either backend.
         _check_balances(connection, report)
         _check_pending_state(connection, report)
@@ -92,17 +110,20 @@ def verify_database(ledger: Ledger, *, progress: Progress | None = None) -> Veri
 
 
 @contextmanager
-def _snapshot(ledger: Ledger) -> Iterator[Connection]:
+def _snapshot(ledger: JournalSource) -> Iterator[Connection]:
     """A read transaction whose statements all see one snapshot (REPEATABLE READ on PG)."""
-    with ledger.engine.connect() as connection:
+    with ledger.reading() as connection:
         if connection.dialect.name == "postgresql":
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin():
             yield connection
 
 
-def _redacted(ledger: Ledger) -> str:
-    return ledger.engine.url.render_as_string(hide_password=True)
+def _tampered(
+    report: VerifyReport, kind: str, seq: int | None, message: str, **details: Any
+) -> None:
+    """A derived row disagrees with the stored lines: the journal is not as it was written."""
+    report.add(JOURNAL_TAMPERED, seq, message, kind=kind, **details)
 
 
 def _head(connection: Connection) -> tuple[int, str]:
@@ -117,7 +138,7 @@ PostingRowValues = tuple[Any, ...]
 EntryRows = tuple[str, Columns, list[PostingRowValues]]
 
 
-def _entry_batches(ledger: Ledger, head_seq: int) -> Iterator[list[EntryRows]]:
+def _entry_batches(ledger: JournalSource, head_seq: int) -> Iterator[list[EntryRows]]:
     """Each entry's (line, columns, posting rows), in batches, streamed in seq order."""
     query = (
         select(
@@ -146,9 +167,9 @@ def _entry_batches(ledger: Ledger, head_seq: int) -> Iterator[list[EntryRows]]:
     )
     batch: list[EntryRows] = []
     current: EntryRows | None = None
-    with ledger.engine.connect() as connection:
-        result = connection.execution_options(stream_results=True, yield_per=5_000).execute(query)
-        for row in result:
+    with ledger.reading() as connection:
+        streamed = {"stream_results": True, "yield_per": STREAM_ROWS}
+        for row in connection.execute(query, execution_options=streamed):
             if current is None or current[1][0] != row[0]:
                 if current is not None:
                     batch.append(current)
@@ -201,7 +222,8 @@ def _compare_rows(
     names = COLUMN_NAMES
     for name, column, value in zip(names, stored, in_line, strict=True):
         if column != value:
-            report.add(
+            _tampered(
+                report,
                 ROW_MISMATCH,
                 seq,
                 f"seq {seq}: column {name} is {column!r} but the stored line says {value!r}",
@@ -237,7 +259,8 @@ def _compare_postings(
             amount = str(amount_minor)
         found.append((position, code, bool(is_debit), amount, currency, bool(is_pending)))
     if found != expected:
-        report.add(
+        _tampered(
+            report,
             ROW_MISMATCH,
             seq,
             f"seq {seq}: posting rows {_describe(found)} disagree with the stored line "
@@ -257,24 +280,28 @@ def _describe(rows: Iterable[tuple[Any, ...]]) -> str:
     )
 
 
-def _line_resolver(ledger: Ledger, head_seq: int) -> KeyResolver:
-    from jiaolong_ledger.audit.verify import _resolver
+def _line_resolver(ledger: JournalSource, head_seq: int) -> KeyResolver:
+    def lines() -> Iterator[str]:
+        with ledger.reading() as connection:
+            yield from reads.journal_lines(connection, 1, head_seq)
 
-    return _resolver(lambda: ledger.journal_lines(1, head_seq))
+    return _resolver(lines)
 
 
 def _check_head(report: VerifyReport, head_seq: int, head_hash: str) -> None:
     if (report.last_seq, report.last_hash) == (head_seq, head_hash):
         return
     if report.last_seq < head_seq:
-        report.add(
+        _tampered(
+            report,
             SEQ_BROKEN,
             report.last_seq + 1,
             f"the chain head says seq {head_seq} but the journal ends at seq {report.last_seq}: "
             f"seq {report.last_seq + 1}..{head_seq} missing",
         )
         return
-    report.add(
+    _tampered(
+        report,
         HEAD_MISMATCH,
         report.last_seq,
         f"the chain head row (seq {head_seq}, {head_hash}) is not the last entry "
@@ -282,7 +309,9 @@ def _check_head(report: VerifyReport, head_seq: int, head_hash: str) -> None:
     )
 
 
-def _check_balances(connection: Connection, report: VerifyReport) -> None:
+def _balances_query() -> Select[Any]:
+    """Per account (by code): its four stored balance columns, then the sums of its postings
+    (pending ones only while their pending entry is unresolved in the journal)."""
     amount, is_debit, is_pending = (
         postings.c.amount_minor,
         postings.c.is_debit,
@@ -307,7 +336,7 @@ def _check_balances(connection: Connection, report: VerifyReport) -> None:
         .group_by(postings.c.account_id)
         .subquery()
     )
-    query = (
+    return (
         select(
             accounts.c.code,
             accounts.c.currency,
@@ -323,9 +352,12 @@ def _check_balances(connection: Connection, report: VerifyReport) -> None:
         .outerjoin(sums, sums.c.account_id == accounts.c.id)
         .order_by(accounts.c.code)
     )
+
+
+def _check_balances(connection: Connection, report: VerifyReport) -> None:
     names = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
     totals: dict[str, list[int]] = {}
-    for row in connection.execute(query):
+    for row in connection.execute(_balances_query()):
         code, currency = row[0], row[1]
         stored, summed = [int(v) for v in row[2:6]], [int(v) for v in row[6:10]]
         total = totals.setdefault(currency, [0, 0, 0, 0])
@@ -333,7 +365,8 @@ def _check_balances(connection: Connection, report: VerifyReport) -> None:
             total[index] += value
         for name, column, value in zip(names, stored, summed, strict=True):
             if column != value:
-                report.add(
+                _tampered(
+                    report,
                     BALANCE_MISMATCH,
                     None,
                     f"account {code}: stored {name} {_amount(column, currency)} but its "
@@ -345,7 +378,8 @@ def _check_balances(connection: Connection, report: VerifyReport) -> None:
                 )
     for currency, (dp, cp, dq, cq) in sorted(totals.items()):
         if dp != cp or dq != cq:
-            report.add(
+            _tampered(
+                report,
                 BALANCE_MISMATCH,
                 None,
                 f"{currency}: stored balances do not net to zero over all accounts "
@@ -362,8 +396,6 @@ def _amount(minor: int, currency: str) -> str:
 
 
 def _check_pending_state(connection: Connection, report: VerifyReport) -> None:
-    from jiaolong_ledger.storage.tables import pending_entries
-
     resolution = journal_entries.alias("resolution")
     query = (
         select(
@@ -390,7 +422,8 @@ def _check_pending_state(connection: Connection, report: VerifyReport) -> None:
     for seq, key, row_key, state, resolved_seq, by_seq, by_kind in connection.execute(query):
         expected = (key, _PENDING_STATE_OF.get(by_kind, "pending"), by_seq)
         if (row_key, state, resolved_seq) != expected:
-            report.add(
+            _tampered(
+                report,
                 ROW_MISMATCH,
                 seq,
                 f"seq {seq}: pending state row (key {row_key!r}, {state}, resolved by "
@@ -404,7 +437,13 @@ def _check_pending_state(connection: Connection, report: VerifyReport) -> None:
         .where(journal_entries.c.status != "pending")
     ).all()
     for (seq,) in orphans:
-        report.add(ROW_MISMATCH, seq, f"seq {seq}: a pending state row for a posted entry")
+        _tampered(
+            report,
+            ROW_MISMATCH,
+            seq,
+            f"seq {seq}: a pending state row for a posted entry",
+            column="pending_entries",
+        )
 
 
 def _check_accounts_table(
@@ -422,7 +461,8 @@ def _check_accounts_table(
         seen.add(code)
         record = checker.accounts.get(code)
         if record is None:
-            report.add(
+            _tampered(
+                report,
                 ROW_MISMATCH,
                 None,
                 f"account {code} is in the accounts table but no open_account record names it",
@@ -431,7 +471,8 @@ def _check_accounts_table(
             continue
         journal = (record.currency, record.kind, record.constraint, record.status)
         if (currency, kind, constraint, status) != journal:
-            report.add(
+            _tampered(
+                report,
                 ROW_MISMATCH,
                 None,  # a derived row is wrong; no seq of the journal is broken
                 f"account {code}: table says {(currency, kind, constraint, status)}, "
@@ -439,7 +480,8 @@ def _check_accounts_table(
                 account=code,
             )
     for code in sorted(checker.accounts.keys() - seen):
-        report.add(
+        _tampered(
+            report,
             ROW_MISMATCH,
             None,
             f"account {code} was opened in the journal (seq {checker.accounts[code].opened_seq}) "

@@ -1,24 +1,24 @@
 """Automatic financing deductions at settlement (SPEC §2: repayment from settlement proceeds).
 
 After a cycle's pay-outs are posted, and in the SAME database transaction, every net receiver
-in a currency that borrows on a facility in that currency opened with ``auto_deduct=True`` has
-part of its proceeds applied as a repayment: interest accrued up to the settlement day first,
-then principal (``FinancingBook.deduct``). At most the receiver's net proceeds of this cycle
-(and never more than its available cash, so no constraint is violated) are taken; several
-facilities of one borrower are served in the order they were opened. Only receivers settling
-into their default account ``participant:<name>:cash:<CCY>`` (the account a repayment debits)
-are considered. Each repayment is a journal entry ``financing/<f>/repayment/clearing-cycle-<n>``.
+in a currency may have part of its proceeds applied as a repayment of its facilities in that
+currency opened with ``auto_deduct=True``. Clearing decides who may be deducted from and how
+much may be taken; the financing book (reached through the :class:`~.ports.Deductions`
+protocol, wired by the unit of work) decides which facilities are served and books the
+repayments: interest accrued up to the settlement day first, then principal, facilities in the
+order they were opened, each a journal entry ``financing/<f>/repayment/clearing-cycle-<n>``.
 
-A dry run computes the same deductions from a projection of the interest (nothing is booked).
+At most the receiver's net proceeds of this cycle are taken, and never more than its available
+cash, so no constraint is violated. Only receivers settling into their default account
+``participant:<name>:cash:<CCY>`` (the account a repayment debits) are considered; the platform
+never is. A dry run asks the financing book for a preview (nothing is booked) and bounds it by
+the cash available before the pay-out plus the proceeds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import Connection, select
 
 from jiaolong_ledger.clearing.model import (
     PLATFORM,
@@ -27,28 +27,35 @@ from jiaolong_ledger.clearing.model import (
     default_settlement_account,
 )
 from jiaolong_ledger.clearing.netting import Netting
-from jiaolong_ledger.financing.service import FinancingBook, projected_debt
-from jiaolong_ledger.financing.tables import financing_facilities
+from jiaolong_ledger.clearing.ports import Deductions
 from jiaolong_ledger.logs import get_logger
 
-if TYPE_CHECKING:
-    from jiaolong_ledger.journal.engine import Transaction
-
 log = get_logger("jiaolong_ledger.clearing")
+
+Receiver = tuple[str, str, int]
+"""``(participant name, currency, net proceeds in minor units)``."""
 
 
 def reference(cycle_id: int) -> str:
     return f"clearing-cycle-{cycle_id}"
 
 
-def _receivers(netting: Netting, roster: Mapping[int, Participant]) -> list[tuple[str, str, int]]:
-    """``(name, currency, net proceeds)`` of the net receivers that may be deducted from."""
+def receivers(
+    book: Deductions, netting: Netting, roster: Mapping[int, Participant]
+) -> list[Receiver]:
+    """The net receivers that may be deducted from (they hold a facility that repays from
+    proceeds in that currency), by name then currency."""
+    borrowers = book.auto_deduct_borrowers()
+    if not borrowers:
+        return []
     found = []
     for (pid, currency), position in sorted(
         netting.positions.items(), key=lambda item: (roster[item[0][0]].name, item[0][1])
     ):
         participant = roster[pid]
         if position.net_minor <= 0 or participant.name == PLATFORM:
+            continue
+        if (participant.name, currency) not in borrowers:
             continue
         if participant.settlement_account(currency) != default_settlement_account(
             participant.name, currency
@@ -58,55 +65,32 @@ def _receivers(netting: Netting, roster: Mapping[int, Participant]) -> list[tupl
     return found
 
 
-def _facilities(
-    connection: Connection, receivers: list[tuple[str, str, int]]
-) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    if not receivers:
-        return {}
-    f = financing_facilities
-    query = (
-        select(f)
-        .where(f.c.auto_deduct.is_(True), f.c.borrower.in_(sorted({r[0] for r in receivers})))
-        .order_by(f.c.opened_at, f.c.facility_id)
-    )
-    by_borrower: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in connection.execute(query):
-        by_borrower.setdefault((row.borrower, row.currency), []).append(dict(row._mapping))
-    return by_borrower
-
-
 def deduct(
-    tx: Transaction,
+    book: Deductions,
     cycle_id: int,
-    netting: Netting,
-    roster: Mapping[int, Participant],
+    found: list[Receiver],
+    available: Mapping[str, int],
     now: datetime,
 ) -> tuple[Deduction, ...]:
-    """Post the deductions (call after the pay-outs, inside the settlement transaction)."""
-    receivers = _receivers(netting, roster)
-    facilities = _facilities(tx.connection, receivers)
-    book = FinancingBook(tx)
+    """Book the deductions (after the pay-outs, in the settlement transaction; ``book`` bound).
+
+    ``available``: each receiver's cash available after the pay-out, by account code."""
     done = []
-    for name, currency, proceeds in receivers:
-        rows = facilities.get((name, currency), [])
-        if not rows:
-            continue
+    for name, currency, proceeds in found:
         cash = default_settlement_account(name, currency)
-        left = min(proceeds, tx.account(cash).balance().available_minor)
-        for row in rows:
-            taken = book.deduct(row["facility_id"], left, reference=reference(cycle_id), at=now)
-            if taken is None:
-                continue
-            interest, principal, key = taken
-            left -= interest + principal
-            done.append(
-                Deduction(name, currency, row["facility_id"], proceeds, interest, principal, key)
-            )
+        limit_minor = min(proceeds, available.get(cash, 0))
+        if limit_minor <= 0:
+            continue
+        taken = book.deduct_from_proceeds(
+            name, currency, limit_minor, reference=reference(cycle_id), at=now
+        )
+        for facility_id, interest, principal, key in taken:
+            done.append(Deduction(name, currency, facility_id, proceeds, interest, principal, key))
             log.info(
                 "clearing_deducted",
                 cycle=cycle_id,
                 participant=name,
-                facility_id=row["facility_id"],
+                facility_id=facility_id,
                 interest=interest,
                 principal=principal,
             )
@@ -114,38 +98,24 @@ def deduct(
 
 
 def preview(
-    connection: Connection,
-    netting: Netting,
-    roster: Mapping[int, Participant],
+    book: Deductions,
+    found: list[Receiver],
     available: Mapping[str, int],
     now: datetime,
 ) -> tuple[Deduction, ...]:
-    """What ``deduct`` would take (dry run): ``available`` is each receiver's cash available
-    before the pay-out, by account code."""
-    receivers = _receivers(netting, roster)
-    facilities = _facilities(connection, receivers)
-    found = []
-    for name, currency, proceeds in receivers:
+    """What :func:`deduct` would take (dry run): ``available`` is each receiver's cash
+    available before the pay-out, by account code."""
+    previewed = []
+    for name, currency, proceeds in found:
         cash = default_settlement_account(name, currency)
-        left = min(proceeds, available.get(cash, 0) + proceeds)
-        for row in facilities.get((name, currency), []):
-            accrued = row["accrued_until"]
-            if left <= 0 or (accrued is not None and accrued > now):
-                continue
-            interest_due, principal = projected_debt(row, now)
-            amount = min(left, interest_due + principal)
-            if amount <= 0:
-                continue
-            interest = min(amount, interest_due)
-            left -= amount
-            found.append(
-                Deduction(name, currency, row["facility_id"], proceeds, interest, amount - interest)
-            )
-    return tuple(found)
+        limit_minor = min(proceeds, available.get(cash, 0) + proceeds)
+        if limit_minor <= 0:
+            continue
+        for facility_id, interest, principal in book.preview_deductions(
+            name, currency, limit_minor, at=now
+        ):
+            previewed.append(Deduction(name, currency, facility_id, proceeds, interest, principal))
+    return tuple(previewed)
 
 
-def receiver_accounts(netting: Netting, roster: Mapping[int, Participant]) -> list[str]:
-    return [default_settlement_account(n, c) for n, c, _ in _receivers(netting, roster)]
-
-
-__all__ = ["deduct", "preview", "receiver_accounts", "reference"]
+__all__ = ["deduct", "preview", "receivers", "reference"]

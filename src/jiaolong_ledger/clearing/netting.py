@@ -10,19 +10,37 @@ come from the same rounded amount, so positions still sum to zero in every curre
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, select
 
-from jiaolong_ledger.clearing.model import CurrencySummary, FixingRate, Position
+from jiaolong_ledger.clearing.model import CurrencySummary, FixingRate, Participant, Position
+from jiaolong_ledger.clearing.ports import FixingRates
 from jiaolong_ledger.clearing.tables import clearing_obligations
 from jiaolong_ledger.money import round_to_minor
 
 RateLookup = Callable[[str, str], FixingRate]
 """``(base, quote) -> FixingRate`` at the cycle's fixing instant."""
+
+
+class RateBook:
+    """The cycle's fixing: one rate per currency pair, looked up once at ``fixing_at``."""
+
+    def __init__(self, rates: FixingRates, fixing_at: datetime) -> None:
+        self.rates = rates
+        self.fixing_at = fixing_at
+        self.used: dict[tuple[str, str], FixingRate] = {}
+
+    def __call__(self, base: str, quote: str) -> FixingRate:
+        key = (base, quote)
+        if key not in self.used:
+            found = self.rates.rate(base, quote, at=self.fixing_at)
+            self.used[key] = FixingRate(base, quote, found.rate, found.as_of, found.source)
+        return self.used[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,3 +198,21 @@ def net(
             participants=len(nets),
         )
     return Netting(cycle_id, positions, summaries, frozenset(excluded))
+
+
+def value_positions(
+    positions: Iterable[Position], roster: Mapping[str, Participant], rate_for: RateLookup
+) -> list[Position]:
+    """Each position also valued in its participant's settlement currency at the fixing."""
+    valued = []
+    for position in positions:
+        target = roster[position.participant].settlement_currency
+        value = (
+            position.net_minor
+            if target == position.currency
+            else convert_minor(
+                position.net_minor, position.currency, rate_for(position.currency, target)
+            )
+        )
+        valued.append(replace(position, settlement_currency=target, settlement_value_minor=value))
+    return valued

@@ -1,6 +1,7 @@
 """A settlement run: lock, net, funding check with unwind, instructions, post, record.
 
-The whole run is ONE database transaction (``Ledger.transaction()``): the funding check reads the
+The whole run is ONE database transaction (the clearing book's unit of work, with the FX and
+financing books of the same unit for fixing rates and deductions): the funding check reads the
 payers' balances under the same locks the postings take, so nobody can drain an account between
 the check and the pay-in; the postings, the carrying of excluded obligations to the open cycle
 and the cycle's status and report commit together or not at all. Entry keys are derived from the
@@ -11,8 +12,8 @@ Per currency, payers' settlement accounts are debited into ``clearing:settlement
 and payees' accounts credited out of it (pay-out), at most ``PAYMENTS_PER_ENTRY_MAX`` participants
 per entry; the clearing account ends where it started (zero), which the run asserts.
 
-A dry run computes the same report on a read-only connection (one snapshot on PostgreSQL) and
-writes nothing.
+A dry run computes the same report on a read connection (one snapshot on PostgreSQL), with
+balances from ``journal.reads``, and writes nothing.
 
 :class:`SettlementRun` is iterable: it yields stage names as it goes (the CLI's progress bar) and
 holds the report when done.
@@ -36,14 +37,13 @@ from jiaolong_ledger.clearing.model import (
     PLATFORM,
     CycleReport,
     Exclusion,
-    FixingRate,
     Instruction,
     Participant,
     Position,
     clearing_account,
     default_settlement_account,
 )
-from jiaolong_ledger.clearing.netting import Netting, RateLookup, convert_minor, net
+from jiaolong_ledger.clearing.netting import Netting, RateBook, RateLookup, net, value_positions
 from jiaolong_ledger.clearing.tables import (
     CYCLE_OPEN,
     CYCLE_SETTLED,
@@ -55,14 +55,14 @@ from jiaolong_ledger.errors import (
     CycleAlreadySettledError,
     CycleNotFrozenError,
 )
+from jiaolong_ledger.journal import reads
 from jiaolong_ledger.journal.entry import Entry, credit, debit
 from jiaolong_ledger.logs import get_logger
 from jiaolong_ledger.money import minor_to_money
-from jiaolong_ledger.storage.tables import accounts
 
 if TYPE_CHECKING:
-    from jiaolong_ledger.journal.engine import Transaction
-    from jiaolong_ledger.ledger import Ledger
+    from jiaolong_ledger.clearing.book import ClearingBook
+    from jiaolong_ledger.journal.writer import Transaction
 
 log = get_logger("jiaolong_ledger.clearing")
 
@@ -89,26 +89,16 @@ class LockedBalances:
 
 
 class ReadBalances:
-    """Balances read without locks (dry run)."""
+    """Current balances read without locks (dry run), each account read once."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.cache: dict[str, Balance] = {}
 
     def available(self, codes: Iterable[str]) -> Mapping[str, Balance]:
-        wanted = sorted({code for code in codes if code not in self.cache})
-        for start in range(0, len(wanted), 2_000):
-            query = select(accounts).where(accounts.c.code.in_(wanted[start : start + 2_000]))
-            for row in self.connection.execute(query):
-                self.cache[row.code] = Balance(
-                    row.code,
-                    row.currency,
-                    row.kind,
-                    int(row.debits_posted_minor),
-                    int(row.credits_posted_minor),
-                    int(row.debits_pending_minor),
-                    int(row.credits_pending_minor),
-                )
+        self.cache.update(
+            reads.balances(self.connection, (c for c in codes if c not in self.cache))
+        )
         return self.cache
 
 
@@ -119,22 +109,6 @@ class Plan:
     rounds: int
     instructions: tuple[Instruction, ...]
     methods: Mapping[str, str]
-
-
-class RateBook:
-    """The cycle's fixing: one rate per currency pair, looked up once at ``fixing_at``."""
-
-    def __init__(self, ledger: Ledger, fixing_at: datetime) -> None:
-        self.ledger = ledger
-        self.fixing_at = fixing_at
-        self.used: dict[tuple[str, str], FixingRate] = {}
-
-    def __call__(self, base: str, quote: str) -> FixingRate:
-        key = (base, quote)
-        if key not in self.used:
-            found = self.ledger.fx.rate(base, quote, at=self.fixing_at)
-            self.used[key] = FixingRate(base, quote, found.rate, found.as_of, found.source)
-        return self.used[key]
 
 
 def _available_minor(balances: Mapping[str, Balance], code: str, currency: str) -> int:
@@ -321,31 +295,16 @@ def _count_carried(connection: Connection, cycle_id: int, excluded: list[int]) -
     )
 
 
-def value_positions(
-    positions: Iterable[Position], roster: Mapping[str, Participant], rate_for: RateLookup
-) -> list[Position]:
-    """Each position also valued in its participant's settlement currency at the fixing."""
-    valued = []
-    for position in positions:
-        target = roster[position.participant].settlement_currency
-        value = (
-            position.net_minor
-            if target == position.currency
-            else convert_minor(
-                position.net_minor, position.currency, rate_for(position.currency, target)
-            )
-        )
-        valued.append(replace(position, settlement_currency=target, settlement_value_minor=value))
-    return valued
-
-
 class SettlementRun:
-    """Iterate to run (yields stage names); ``report`` holds the result afterwards."""
+    """Iterate to run (yields stage names); ``report`` holds the result afterwards.
+
+    A settlement runs in ``book``'s unit of work (a new one when the book is per call); a dry
+    run on ``book``'s read connection, as one snapshot."""
 
     def __init__(
-        self, ledger: Ledger, cycle_id: int, *, dry_run: bool = False, convert: bool = False
+        self, book: ClearingBook, cycle_id: int, *, dry_run: bool = False, convert: bool = False
     ) -> None:
-        self.ledger = ledger
+        self.book = book
         self.cycle_id = cycle_id
         self.dry_run = dry_run
         self.convert = convert
@@ -353,78 +312,77 @@ class SettlementRun:
         self.report: CycleReport | None = None
 
     def __iter__(self) -> Iterator[str]:
-        steps = self._dry_run() if self.dry_run else self._settle()
-        self.report = yield from steps
+        if self.dry_run:
+            with self.book.reading() as connection:
+                self.report = yield from self._dry_run(_snapshot(connection))
+        else:
+            with self.book.transaction() as bound:
+                self.report = yield from self._settle(bound)
 
     def __len__(self) -> int:
         return len(self.stages)
 
-    def _settle(self) -> Generator[str, None, CycleReport]:
-        with self.ledger.transaction() as tx:
-            connection = tx.connection
-            row = cycles.lock_cycle(connection, self.cycle_id)
-            _check_settleable(row, dry_run=False)
-            yield "lock"
-            now = self.ledger.clock()
-            roster = participants.load_all(connection)
-            rates = RateBook(self.ledger, row.cutoff_at)
-            plan = yield from plan_settlement(
-                connection, self.cycle_id, roster, LockedBalances(tx), rates
-            )
-            excluded_ids = [pid for pid in roster if roster[pid].name in _names(plan.exclusions)]
-            counts = carried_counts(connection, self.cycle_id, excluded_ids)
-            keys = post_settlement(tx, self.cycle_id, plan, roster)
-            taken = deductions.deduct(tx, self.cycle_id, plan.netting, roster, now)
-            yield "post"
-            open_id, moved = carry(connection, self.cycle_id, excluded_ids, now)
-            report = self._report(row, plan, roster, counts, rates, CYCLE_SETTLED, now)
-            report = replace(
-                report,
-                obligations_carried=moved,
-                carried_to_cycle=open_id,
-                entry_keys=tuple(keys),
-                deductions=taken,
-            )
-            _record(connection, self.cycle_id, report, now)
-            log.info(
-                "clearing_settled",
-                cycle=self.cycle_id,
-                entries=len(keys),
-                excluded=len(plan.exclusions),
-                instructions=len(plan.instructions),
-            )
-            yield "record"
+    def _settle(self, book: ClearingBook) -> Generator[str, None, CycleReport]:
+        """Every stage on the bound ``book``'s transaction (commits when the unit ends)."""
+        tx, connection = book.tx, book.connection
+        row = cycles.lock_cycle(connection, self.cycle_id)
+        _check_settleable(row, dry_run=False)
+        yield "lock"
+        now = book.now()
+        roster = participants.load_all(connection)
+        rates = RateBook(book.rates, row.cutoff_at)
+        plan = yield from plan_settlement(
+            connection, self.cycle_id, roster, LockedBalances(tx), rates
+        )
+        excluded_ids = [pid for pid in roster if roster[pid].name in _names(plan.exclusions)]
+        counts = carried_counts(connection, self.cycle_id, excluded_ids)
+        keys = post_settlement(tx, self.cycle_id, plan, roster)
+        receivers = deductions.receivers(book.deductions, plan.netting, roster)
+        found = LockedBalances(tx).available(_cash(receivers))
+        cash = {code: balance.available_minor for code, balance in found.items()}
+        taken = deductions.deduct(book.deductions, self.cycle_id, receivers, cash, now)
+        yield "post"
+        open_id, moved = carry(connection, self.cycle_id, excluded_ids, now)
+        report = self._report(row, plan, roster, counts, rates, CYCLE_SETTLED, now)
+        report = replace(
+            report,
+            obligations_carried=moved,
+            carried_to_cycle=open_id,
+            entry_keys=tuple(keys),
+            deductions=taken,
+        )
+        _record(connection, self.cycle_id, report, now)
+        log.info(
+            "clearing_settled",
+            cycle=self.cycle_id,
+            entries=len(keys),
+            excluded=len(plan.exclusions),
+            instructions=len(plan.instructions),
+        )
+        yield "record"
         return report
 
-    def _dry_run(self) -> Generator[str, None, CycleReport]:
-        with self.ledger.engine.connect() as connection:
-            if connection.dialect.name == "postgresql":
-                connection = connection.execution_options(isolation_level="REPEATABLE READ")
-            with connection.begin():
-                row = _read_row(connection, self.cycle_id)
-                _check_settleable(row, dry_run=True)
-                yield "lock"
-                now = self.ledger.clock()
-                roster = participants.load_all(connection)
-                rates = RateBook(self.ledger, row.cutoff_at or now)
-                balances = ReadBalances(connection)
-                plan = yield from plan_settlement(
-                    connection, self.cycle_id, roster, balances, rates
-                )
-                excluded_ids = [
-                    pid for pid in roster if roster[pid].name in _names(plan.exclusions)
-                ]
-                counts = carried_counts(connection, self.cycle_id, excluded_ids)
-                report = self._report(row, plan, roster, counts, rates, "dry-run", None)
-                cash = deductions.receiver_accounts(plan.netting, roster)
-                found = balances.available(cash)
-                available = {c: found[c].available_minor for c in cash if c in found}
-                report = replace(
-                    report,
-                    obligations_carried=_count_carried(connection, self.cycle_id, excluded_ids),
-                    deductions=deductions.preview(connection, plan.netting, roster, available, now),
-                )
-        return report
+    def _dry_run(self, connection: Connection) -> Generator[str, None, CycleReport]:
+        """The same computation on a read connection: nothing is written or locked."""
+        row = _read_row(connection, self.cycle_id)
+        _check_settleable(row, dry_run=True)
+        yield "lock"
+        now = self.book.now()
+        roster = participants.load_all(connection)
+        rates = RateBook(self.book.rates, row.cutoff_at or now)
+        balances = ReadBalances(connection)
+        plan = yield from plan_settlement(connection, self.cycle_id, roster, balances, rates)
+        excluded_ids = [pid for pid in roster if roster[pid].name in _names(plan.exclusions)]
+        counts = carried_counts(connection, self.cycle_id, excluded_ids)
+        report = self._report(row, plan, roster, counts, rates, "dry-run", None)
+        receivers = deductions.receivers(self.book.deductions, plan.netting, roster)
+        found = balances.available(_cash(receivers))
+        cash = {code: balance.available_minor for code, balance in found.items()}
+        return replace(
+            report,
+            obligations_carried=_count_carried(connection, self.cycle_id, excluded_ids),
+            deductions=deductions.preview(self.book.deductions, receivers, cash, now),
+        )
 
     def _report(
         self,
@@ -468,6 +426,18 @@ class SettlementRun:
             carried_to_cycle=None,
             rates=tuple(rates.used[key] for key in sorted(rates.used)),
         )
+
+
+def _snapshot(connection: Connection) -> Connection:
+    """On PostgreSQL, a fresh read connection reads one snapshot (REPEATABLE READ) throughout;
+    a unit of work's own connection (already in its transaction) is used as it is."""
+    if connection.dialect.name == "postgresql" and not connection.in_transaction():
+        return connection.execution_options(isolation_level="REPEATABLE READ")
+    return connection
+
+
+def _cash(receivers: Iterable[deductions.Receiver]) -> list[str]:
+    return [default_settlement_account(name, currency) for name, currency, _ in receivers]
 
 
 def _names(exclusions: Iterable[Exclusion]) -> set[str]:

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 
 import click
-from sqlalchemy.exc import OperationalError
 
 from jiaolong_ledger.accounts.model import CONSTRAINTS, KINDS
 from jiaolong_ledger.cli.common import TIMESTAMP, emit, json_option, read_jsonl, state, table
-from jiaolong_ledger.errors import LedgerError, StorageUnavailableError
+from jiaolong_ledger.errors import LedgerError
 from jiaolong_ledger.journal.entry import Entry
 from jiaolong_ledger.journal.jsonl import entry_from_line
-
-
-@contextmanager
-def _storage() -> Iterator[None]:
-    """Migration commands talk to the database directly: same error as the library's."""
-    try:
-        yield
-    except OperationalError as error:
-        raise StorageUnavailableError(f"cannot open the database: {error.orig}") from error
 
 
 @click.group()
@@ -38,7 +26,7 @@ def db_upgrade(revision: str) -> None:
     from jiaolong_ledger.storage.migrate import current_revision, upgrade
 
     ledger = Ledger.connect(state().db_url, migrate=False)
-    with _storage():
+    with ledger.database.unavailable_as_error():
         upgrade(ledger.engine, revision)
         current = current_revision(ledger.engine)
     emit({"revision": current}, lambda: click.echo(f"database at revision {current}"))
@@ -52,7 +40,7 @@ def db_current() -> None:
     from jiaolong_ledger.storage.migrate import current_revision, head_revision
 
     ledger = Ledger.connect(state().db_url, migrate=False)
-    with _storage():
+    with ledger.database.unavailable_as_error():
         data = {"current": current_revision(ledger.engine), "head": head_revision(ledger.engine)}
     emit(data, lambda: click.echo(f"current {data['current']} (head {data['head']})"))
 

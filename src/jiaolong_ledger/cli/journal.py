@@ -140,9 +140,9 @@ def journal_replay(file: str, into: str) -> None:
     Each line is verified before it is re-enacted, and the line the ledger writes must equal
     it byte for byte; the first problem stops the replay and leaves the target empty.
     """
-    from jiaolong_ledger.audit.replay import replay
+    from jiaolong_ledger.ledger import Ledger
 
-    ledger = replay(file, into, progress=_progress("replaying"))
+    ledger = Ledger.replay(file, into, progress=_progress("replaying"))
     try:
         report = ledger.verify()
     finally:

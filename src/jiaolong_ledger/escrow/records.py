@@ -1,7 +1,9 @@
 """Loading and saving escrow rows: the only module of the sub-domain that speaks SQL.
 
 An order is read into a mutable :class:`OrderRecord` inside the writer's transaction, changed by
-the service, and written back with :func:`save`, which updates only what changed. Writers hold
+the book, and written back with :func:`save`, which updates only what changed. The entries an
+operation builds for an order ride on its record (``queued``) until the book hands them to the
+journal, so nothing of one operation can leak into the next. Writers hold
 the ledger's chain-head lock for the whole transaction, so read-modify-write is safe.
 """
 
@@ -17,6 +19,7 @@ from sqlalchemy import Connection, Select, and_, bindparam, select, update
 
 from jiaolong_ledger.escrow.state import EscrowState, MilestoneSeen, PlanItemState
 from jiaolong_ledger.escrow.tables import escrow_milestones, escrow_orders, escrow_plan_items
+from jiaolong_ledger.journal.entry import Entry
 
 QUERY_CHUNK_SIZE: Final = 500
 
@@ -69,6 +72,10 @@ class OrderRecord:
     new_milestones: list[tuple[MilestoneSeen, datetime]] = field(default_factory=list)
     loaded: dict[str, Any] = field(default_factory=dict)
     is_new: bool = False
+    queued: list[Entry] = field(default_factory=list)
+    """Entries built for this order by the operation under way, not yet posted."""
+    closing: bool = False
+    """The order was closed by the operation under way: its escrow account is to be closed."""
 
     @property
     def remaining_minor(self) -> int:

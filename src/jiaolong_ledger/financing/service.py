@@ -1,7 +1,7 @@
-"""Financing operations inside one ledger transaction (:class:`FinancingBook`).
+"""The financing book (:class:`FinancingBook`): every financing operation, declared once.
 
-Every operation loads the facility row, decides, posts its entries through the transaction's
-posting engine and saves the row on the same connection, so terms, running totals and entries
+Every write loads the facility row, decides, posts its entries through the unit of work's
+journal writer and saves the row on the same connection, so terms, running totals and entries
 commit together or not at all. Entry keys are derived from the facility and the step
 (``financing/<f>/drawdown/<ref>``, ``financing/<f>/interest/<YYYY-MM-DD>``,
 ``financing/<f>/repayment/<ref>``): a replay can never move money twice.
@@ -14,15 +14,13 @@ accruals. Nothing may be booked on a day that has already been accrued.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
 from moneyed import Money
-from sqlalchemy import Connection, select
 
-from jiaolong_ledger.accounts.chart import check_identifier, check_participant_name
+from jiaolong_ledger.accounts.chart import check_identifier
 from jiaolong_ledger.accounts.chart import participant_cash as cash_account
 from jiaolong_ledger.errors import (
     CurrencyMismatchError,
@@ -32,156 +30,47 @@ from jiaolong_ledger.errors import (
     InvalidInputError,
     RepaymentExceedsDebtError,
 )
-from jiaolong_ledger.financing.interest import (
-    check_day_count,
-    day_numerator,
-    exact_interest,
-    parse_rate,
-    rate_fraction,
-    rounded_minor,
+from jiaolong_ledger.financing import store
+from jiaolong_ledger.financing.entries import facility_entry, interest_entries
+from jiaolong_ledger.financing.model import (
+    DRAWDOWN,
+    PLATFORM_LENDER,
+    REPAYMENT,
+    FacilityState,
+    check_borrower,
+    day_start,
+    deduction_due,
+    entry_key,
+    facility_terms,
+    interest_account,
+    interest_income_account,
+    lender_account,
+    loan_account,
+    snapshot,
 )
-from jiaolong_ledger.financing.tables import financing_facilities, financing_movements
+from jiaolong_ledger.journal.books import Book, operation
 from jiaolong_ledger.journal.canonical import format_timestamp
-from jiaolong_ledger.journal.engine import Transaction, request_digest
-from jiaolong_ledger.journal.entry import Entry, Posting, credit, debit
+from jiaolong_ledger.journal.drafts import request_digest
+from jiaolong_ledger.journal.entry import Posting, credit, debit
 from jiaolong_ledger.journal.validation import check_timestamp, raise_problems
 from jiaolong_ledger.logs import get_logger
 from jiaolong_ledger.money import format_minor, minor_to_money, positive_minor
 
 log = get_logger("jiaolong_ledger.financing")
 
-PLATFORM_LENDER: Final = "platform"
-"""The lender name meaning the exchange itself lends (no lender cash account is involved)."""
-DRAWDOWN: Final = "drawdown"
-REPAYMENT: Final = "repayment"
 ACCRUAL_DAYS_MAX: Final = 3_660
-"""Days of interest entries handed to the posting engine in one batch (about ten years)."""
+"""Days of interest entries handed to the journal writer in one batch (about ten years)."""
 
 
-def loan_account(facility_id: str) -> str:
-    return f"financing:loan:{facility_id.lower()}"
-
-
-def interest_account(facility_id: str) -> str:
-    return f"financing:interest:{facility_id.lower()}"
-
-
-def lender_account(facility_id: str) -> str:
-    return f"financing:lender:{facility_id.lower()}"
-
-
-def interest_income_account(currency: str) -> str:
-    return f"financing:interest-income:{currency}"
-
-
-def entry_key(facility_id: str, step: str) -> str:
-    return f"financing/{facility_id}/{step}"
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time(), UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class FacilityState:
-    """A facility's terms and where it stands (amounts in minor units)."""
-
-    facility_id: str
-    borrower: str
-    lender: str
-    currency: str
-    limit_minor: int
-    annual_rate: str
-    day_count: str
-    opened_at: datetime
-    accrued_until: datetime | None
-    principal_minor: int
-    drawn_minor: int
-    principal_repaid_minor: int
-    interest_accrued_minor: int
-    interest_paid_minor: int
-    auto_deduct: bool
-    interest_exact: Decimal
-
-    @property
-    def interest_due_minor(self) -> int:
-        return self.interest_accrued_minor - self.interest_paid_minor
-
-    @property
-    def available_minor(self) -> int:
-        return self.limit_minor - self.principal_minor
-
-    def money(self, amount_minor: int) -> Money:
-        return minor_to_money(amount_minor, self.currency)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        fmt = {k: v for k, v in data.items() if k.endswith("_minor")}
-        for name, value in fmt.items():
-            del data[name]
-            data[name.removesuffix("_minor")] = format_minor(value, self.currency)
-        data["interest_due"] = format_minor(self.interest_due_minor, self.currency)
-        data["available"] = format_minor(self.available_minor, self.currency)
-        data["interest_exact"] = str(self.interest_exact)
-        data["opened_at"] = format_timestamp(self.opened_at)
-        data["accrued_until"] = (
-            None if self.accrued_until is None else format_timestamp(self.accrued_until)
-        )
-        data["accounts"] = {
-            "loan": loan_account(self.facility_id),
-            "interest": interest_account(self.facility_id),
-            "lender": (
-                interest_income_account(self.currency)
-                if self.lender == PLATFORM_LENDER
-                else lender_account(self.facility_id)
-            ),
-        }
-        return data
-
-
-def load(connection: Connection, facility_id: str) -> dict[str, Any] | None:
-    row = connection.execute(
-        select(financing_facilities).where(financing_facilities.c.facility_id == facility_id)
-    ).first()
-    return None if row is None else dict(row._mapping)
-
-
-def projected_debt(row: dict[str, Any], at: datetime) -> tuple[int, int]:
-    """``(interest due, principal)`` of a facility row once every day before ``at``'s UTC date
-    is accrued, computed without booking anything (the principal is constant until then)."""
-    interest_due = row["interest_accrued_minor"] - row["interest_paid_minor"]
-    accrued = row["accrued_until"]
-    if accrued is None:
-        return interest_due, row["principal_minor"]
-    days = (at.astimezone(UTC).date() - accrued.astimezone(UTC).date()).days
-    if days <= 0:
-        return interest_due, row["principal_minor"]
-    units, denominator = rate_fraction(Decimal(row["annual_rate"]), row["day_count"])
-    numerator = int(row["interest_numerator"]) + day_numerator(row["principal_minor"], units, days)
-    total = rounded_minor(numerator, denominator, row["currency"])
-    return total - row["interest_paid_minor"], row["principal_minor"]
-
-
-def snapshot(row: dict[str, Any]) -> FacilityState:
-    _, denominator = rate_fraction(Decimal(row["annual_rate"]), row["day_count"])
-    fields = {k: v for k, v in row.items() if k not in ("interest_numerator", "request_digest")}
-    exact = exact_interest(int(row["interest_numerator"]), denominator, row["currency"])
-    return FacilityState(**fields, interest_exact=exact)
-
-
-class FinancingBook:
-    """Financing operations bound to one open ledger :class:`Transaction`."""
-
-    def __init__(self, tx: Transaction) -> None:
-        self.tx = tx
-        self.connection = tx.connection
+class FinancingBook(Book):
+    """Credit facilities: ``ledger.financing`` (per call), ``tx.financing`` (in a unit of work)."""
 
     # -- facilities ----------------------------------------------------------------------
 
+    @operation
     def open_facility(
         self,
         facility_id: str,
-        *,
         borrower: str,
         lender: str,
         limit: Money,
@@ -191,34 +80,16 @@ class FinancingBook:
         auto_deduct: bool = False,
     ) -> FacilityState:
         """Record the facility's terms and open its loan and interest receivable accounts.
+        The same terms again: no effect; other terms: ``IDEMPOTENCY_CONFLICT``.
 
         ``auto_deduct``: at each clearing settlement where the borrower is a net receiver in
-        the facility's currency, part of its proceeds repays the facility (see ``deduct``)."""
+        the facility's currency, part of its proceeds repays the facility (see
+        ``deduct_from_proceeds``)."""
         check_identifier(facility_id, "facility_id")
-        check_participant_name(borrower, "borrower")
-        check_participant_name(lender, "lender")
-        if borrower == lender:
-            raise InvalidInputError("borrower and lender must differ", field="lender")
-        if borrower == PLATFORM_LENDER:
-            raise InvalidInputError("the platform lends; it cannot borrow", field="borrower")
-        limit_minor, currency = positive_minor(limit)
-        rate = parse_rate(annual_rate)
-        check_day_count(day_count)
+        terms = facility_terms(borrower, lender, limit, annual_rate, day_count, auto_deduct)
         raise_problems(check_timestamp(at, "at"))
-        terms = {
-            "borrower": borrower,
-            "lender": lender,
-            "currency": currency,
-            "limit_minor": limit_minor,
-            "annual_rate": str(rate),
-            "day_count": day_count,
-        }
-        if auto_deduct is not False:
-            if auto_deduct is not True:
-                raise InvalidInputError("auto_deduct must be true or false", field="auto_deduct")
-            terms["auto_deduct"] = True  # absent when False: digests of older facilities hold
         digest = request_digest(terms)
-        existing = load(self.connection, facility_id)
+        existing = store.facility(self.connection, facility_id)
         if existing is not None:
             if existing["request_digest"] != digest:
                 raise IdempotencyConflictError(
@@ -227,6 +98,7 @@ class FinancingBook:
                     key=facility_id,
                 )
             return snapshot(existing)
+        currency = terms["currency"]
         for code in (loan_account(facility_id), interest_account(facility_id)):
             self.tx.open_account(code, currency, "asset", "credits_must_not_exceed_debits")
         if lender == PLATFORM_LENDER:
@@ -239,7 +111,7 @@ class FinancingBook:
             **terms,
             "auto_deduct": auto_deduct,
             "facility_id": facility_id,
-            "opened_at": at or self.tx.clock(),
+            "opened_at": at or self.now(),
             "accrued_until": None,
             "principal_minor": 0,
             "drawn_minor": 0,
@@ -249,12 +121,13 @@ class FinancingBook:
             "interest_numerator": "0",
             "request_digest": digest,
         }
-        self.connection.execute(financing_facilities.insert(), row)
+        store.insert_facility(self.connection, row)
         log.info("facility_opened", facility_id=facility_id, borrower=borrower, lender=lender)
         return self._check(row)
 
     # -- drawdowns -----------------------------------------------------------------------
 
+    @operation
     def draw(
         self,
         facility_id: str,
@@ -262,14 +135,15 @@ class FinancingBook:
         *,
         reference: str | None = None,
         at: datetime | None = None,
+        borrower: str | None = None,
     ) -> FacilityState:
         """Lend ``amount`` to the borrower: its cash is credited, the loan receivable debited.
 
         The outstanding principal may not exceed the limit (a revolving facility: repaid
         principal can be drawn again). The same ``reference`` again is a replay (no effect).
-        """
+        ``borrower``, when given, must be the facility's borrower (``INVALID_INPUT``)."""
         row, amount_minor, when, reference, digest = self._movement(
-            facility_id, DRAWDOWN, amount, reference, at
+            facility_id, DRAWDOWN, amount, reference, at, borrower
         )
         if digest is None:
             return snapshot(row)
@@ -307,10 +181,24 @@ class FinancingBook:
 
     # -- interest ------------------------------------------------------------------------
 
-    def accrue(self, facility_id: str, until: datetime) -> FacilityState:
-        """Accrue every day before ``until``'s UTC date not accrued yet: one ``interest``
-        entry per day whose rounded interest is not zero. Running it again does nothing."""
+    def accrue(self, until: datetime, facility_id: str | None = None) -> list[FacilityState]:
+        """Accrue interest for every day before ``until``'s UTC date not accrued yet, on one
+        facility or all of them: one ``interest`` entry per day whose rounded interest is not
+        zero. Running it again does nothing. Per call, each facility is accrued in a
+        transaction of its own; in a unit of work, all of them in that unit."""
         raise_problems(check_timestamp(until, "until"))
+        if facility_id is not None:
+            ids = [facility_id]
+        else:
+            with self.reading() as connection:
+                ids = store.facility_ids(connection)
+        accrued = []
+        for each in ids:
+            with self.transaction() as bound:
+                accrued.append(bound._accrue_facility(each, until))
+        return accrued
+
+    def _accrue_facility(self, facility_id: str, until: datetime) -> FacilityState:
         row = self._get(facility_id)
         self._accrue_row(row, until.astimezone(UTC).date())
         return self._save(row)
@@ -321,62 +209,23 @@ class FinancingBook:
         first = row["accrued_until"].astimezone(UTC).date()
         while first < until_day:
             chunk_end = min(until_day, first + timedelta(days=ACCRUAL_DAYS_MAX))
-            self._accrue_days(row, first, chunk_end)
+            entries, numerator, accrued_minor = interest_entries(row, first, chunk_end)
+            if entries:
+                self.tx.post_many(entries)
+            row["interest_numerator"] = str(numerator)
+            row["interest_accrued_minor"] = accrued_minor
+            row["accrued_until"] = day_start(chunk_end)
+            log.info(
+                "facility_accrued",
+                facility_id=row["facility_id"],
+                until=chunk_end.isoformat(),
+                entries=len(entries),
+            )
             first = chunk_end
-
-    def _accrue_days(self, row: dict[str, Any], first: date, until_day: date) -> None:
-        """Book the interest of the days ``first`` .. ``until_day`` (exclusive) in one batch."""
-        units, denominator = rate_fraction(Decimal(row["annual_rate"]), row["day_count"])
-        numerator = int(row["interest_numerator"])
-        ccy = row["currency"]
-        day = first
-        entries = []
-        while day < until_day:
-            numerator += day_numerator(row["principal_minor"], units)
-            total = rounded_minor(numerator, denominator, ccy)
-            delta = total - row["interest_accrued_minor"]
-            assert delta >= 0, "accrued interest never decreases"
-            if delta > 0:
-                money = minor_to_money(delta, ccy)
-                counterpart = (
-                    interest_income_account(ccy)
-                    if row["lender"] == PLATFORM_LENDER
-                    else lender_account(row["facility_id"])
-                )
-                entries.append(
-                    self._entry(
-                        row,
-                        f"interest/{day.isoformat()}",
-                        "interest",
-                        [
-                            debit(interest_account(row["facility_id"]), money),
-                            credit(counterpart, money),
-                        ],
-                        day_start(day + timedelta(days=1)),
-                        {
-                            "day": day.isoformat(),
-                            "principal": format_minor(row["principal_minor"], ccy),
-                            "interest_exact_total": str(
-                                exact_interest(numerator, denominator, ccy)
-                            ),
-                        },
-                    )
-                )
-                row["interest_accrued_minor"] = total
-            day += timedelta(days=1)
-        if entries:
-            self.tx.post_many(entries)
-        row["interest_numerator"] = str(numerator)
-        row["accrued_until"] = day_start(until_day)
-        log.info(
-            "facility_accrued",
-            facility_id=row["facility_id"],
-            until=until_day.isoformat(),
-            entries=len(entries),
-        )
 
     # -- repayment -----------------------------------------------------------------------
 
+    @operation
     def repay(
         self,
         facility_id: str,
@@ -384,11 +233,13 @@ class FinancingBook:
         *,
         reference: str | None = None,
         at: datetime | None = None,
+        borrower: str | None = None,
     ) -> FacilityState:
         """Take ``amount`` from the borrower's cash (its constraint applies): accrued interest
-        first, then principal. More than interest due plus principal is refused."""
+        first, then principal. More than interest due plus principal is refused.
+        ``borrower``, when given, must be the facility's borrower (``INVALID_INPUT``)."""
         row, amount_minor, when, reference, digest = self._movement(
-            facility_id, REPAYMENT, amount, reference, at
+            facility_id, REPAYMENT, amount, reference, at, borrower
         )
         if digest is None:
             return snapshot(row)
@@ -430,30 +281,77 @@ class FinancingBook:
         log.info("facility_repaid", facility_id=facility_id, **metadata)
         return self._save(row)
 
-    def deduct(
-        self, facility_id: str, available_minor: int, *, reference: str, at: datetime
-    ) -> tuple[int, int, str] | None:
-        """Repay at most ``available_minor`` of what is due at ``at`` (interest accrued up to
-        ``at``'s UTC date first, then principal) from the borrower's cash: the clearing
-        engine's automatic deduction. Returns ``(interest, principal, entry key)`` or None
-        when nothing is due, nothing is available, or the facility is accrued past ``at``."""
-        row = self._get(facility_id)
-        accrued = row["accrued_until"]
-        if available_minor <= 0 or (accrued is not None and accrued > at):
-            return None
-        interest_due, principal = projected_debt(row, at)
-        amount_minor = min(available_minor, interest_due + principal)
-        if amount_minor <= 0:
-            return None
-        money = minor_to_money(amount_minor, row["currency"])
-        state = self.repay(facility_id, money, reference=reference, at=at)
-        interest_part = state.interest_paid_minor - row["interest_paid_minor"]
-        assert interest_part == min(amount_minor, interest_due), "projection and accrual agree"
-        key = entry_key(facility_id, f"{REPAYMENT}/{reference}")
-        return interest_part, amount_minor - interest_part, key
+    # -- automatic deduction from clearing proceeds ----------------------------------------
+
+    def deduct_from_proceeds(
+        self, borrower: str, currency: str, amount_minor: int, *, reference: str, at: datetime
+    ) -> list[tuple[str, int, int, str]]:
+        """Bound only (inside the settlement unit of work): repay the borrower's auto_deduct
+        facilities in ``currency``, in opening order (opened_at, facility_id), interest first
+        then principal, taking at most ``amount_minor`` in total. Returns ``(facility_id,
+        interest_minor, principal_minor, entry key)`` per facility actually deducted from.
+
+        A facility is skipped when nothing is left, nothing is due, or it is accrued past
+        ``at``. Each deduction is a repayment under ``reference``."""
+        assert self.bound, "deductions belong to the settlement's unit of work"
+        left = amount_minor
+        done = []
+        for row in store.auto_deduct_facilities(self.connection, borrower, currency):
+            interest_minor, principal_minor = deduction_due(row, left, at)
+            taken_minor = interest_minor + principal_minor
+            if taken_minor == 0:
+                continue
+            facility_id = row["facility_id"]
+            money = minor_to_money(taken_minor, currency)
+            state = self.repay(facility_id, money, reference=reference, at=at)
+            paid_minor = state.interest_paid_minor - row["interest_paid_minor"]
+            assert paid_minor == interest_minor, "projection and accrual agree"
+            left -= taken_minor
+            key = entry_key(facility_id, f"{REPAYMENT}/{reference}")
+            done.append((facility_id, interest_minor, principal_minor, key))
+        return done
+
+    def auto_deduct_borrowers(self) -> set[tuple[str, str]]:
+        """``(borrower, currency)`` pairs with a facility that repays from clearing proceeds."""
+        with self.reading() as connection:
+            return store.auto_deduct_borrowers(connection)
+
+    def preview_deductions(
+        self, borrower: str, currency: str, amount_minor: int, *, at: datetime
+    ) -> list[tuple[str, int, int]]:
+        """Read-only projection of ``deduct_from_proceeds`` (dry run): ``(facility_id,
+        interest_minor, principal_minor)`` per facility it would deduct from. Nothing is
+        booked: interest up to ``at`` is projected from each facility's terms."""
+        with self.reading() as connection:
+            rows = store.auto_deduct_facilities(connection, borrower, currency)
+        left = amount_minor
+        found = []
+        for row in rows:
+            interest_minor, principal_minor = deduction_due(row, left, at)
+            if interest_minor + principal_minor == 0:
+                continue
+            left -= interest_minor + principal_minor
+            found.append((row["facility_id"], interest_minor, principal_minor))
+        return found
+
+    # -- reading -------------------------------------------------------------------------
 
     def state(self, facility_id: str) -> FacilityState:
-        return snapshot(self._get(facility_id))
+        """The facility's terms and totals (per call: a read, no writer's lock)."""
+        with self.reading() as connection:
+            row = store.facility(connection, facility_id) if isinstance(facility_id, str) else None
+        if row is None:
+            raise FacilityNotFoundError(f"no facility {facility_id!r}", facility_id=facility_id)
+        return snapshot(row)
+
+    def facilities(self) -> list[FacilityState]:
+        with self.reading() as connection:
+            return [snapshot(row) for row in store.facilities(connection)]
+
+    def movements(self, facility_id: str) -> list[dict[str, object]]:
+        """Drawdowns and repayments of a facility, in time order (amounts in minor units)."""
+        with self.reading() as connection:
+            return store.movements(connection, facility_id)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -464,6 +362,7 @@ class FinancingBook:
         amount: Money,
         reference: str | None,
         at: datetime | None,
+        borrower: str | None,
     ) -> tuple[dict[str, Any], int, datetime, str, str | None]:
         """Validate a drawdown or repayment and accrue the days before it. The last item is
         the request's digest, or None when it replays a booked movement (nothing to do)."""
@@ -472,6 +371,7 @@ class FinancingBook:
             check_identifier(reference, "reference")
         raise_problems(check_timestamp(at, "at"))
         row = self._get(facility_id)
+        check_borrower(row, borrower, kind)
         if currency != row["currency"]:
             raise CurrencyMismatchError(
                 f"amount is in {currency}, facility {facility_id!r} is in {row['currency']}",
@@ -479,20 +379,14 @@ class FinancingBook:
                 account_currency=row["currency"],
                 posting_currency=currency,
             )
-        when = (at or self.tx.clock()).astimezone(UTC)
+        when = (at or self.now()).astimezone(UTC)
         digest = request_digest(
             {"amount_minor": amount_minor, "at": format_timestamp(when) if at else None}
         )
         if reference is None:
-            reference = str(self._count(facility_id, kind) + 1)
+            reference = str(store.movement_count(self.connection, facility_id, kind) + 1)
         else:
-            seen = self.connection.execute(
-                select(financing_movements.c.request_digest).where(
-                    financing_movements.c.facility_id == facility_id,
-                    financing_movements.c.kind == kind,
-                    financing_movements.c.reference == reference,
-                )
-            ).scalar_one_or_none()
+            seen = store.movement_digest(self.connection, facility_id, kind, reference)
             if seen is not None:
                 if seen != digest:
                     raise IdempotencyConflictError(
@@ -512,18 +406,6 @@ class FinancingBook:
             )
         self._accrue_row(row, when.date())
         return row, amount_minor, when, reference, digest
-
-    def _count(self, facility_id: str, kind: str) -> int:
-        from sqlalchemy import func
-
-        return int(
-            self.connection.execute(
-                select(func.count()).where(
-                    financing_movements.c.facility_id == facility_id,
-                    financing_movements.c.kind == kind,
-                )
-            ).scalar_one()
-        )
 
     def _borrower_cash(self, row: dict[str, Any]) -> str:
         code = cash_account(row["borrower"], row["currency"])
@@ -545,26 +427,6 @@ class FinancingBook:
             return [debit(code, money), credit(claim, money)]
         return [debit(claim, money), credit(code, money)]
 
-    def _entry(
-        self,
-        row: dict[str, Any],
-        step: str,
-        kind: str,
-        postings: list[Posting],
-        when: datetime,
-        metadata: dict[str, str],
-    ) -> Entry:
-        return Entry(
-            key=entry_key(row["facility_id"], step),
-            postings=postings,
-            kind=kind,
-            effective_at=when,
-            description=(
-                f"{kind} on facility {row['facility_id']} ({row['lender']} -> {row['borrower']})"
-            ),
-            metadata={"facility_id": row["facility_id"], **metadata},
-        )
-
     def _post(
         self,
         row: dict[str, Any],
@@ -574,7 +436,7 @@ class FinancingBook:
         when: datetime,
         metadata: dict[str, str],
     ) -> str:
-        entry = self._entry(row, step, kind, postings, when, metadata)
+        entry = facility_entry(row, step, kind, postings, when, metadata)
         self.tx.post_many([entry])
         return entry.key
 
@@ -590,34 +452,27 @@ class FinancingBook:
     ) -> None:
         """Keep the movement (amount, interest part, principal part) under its reference."""
         amount_minor, interest_minor, principal_minor = parts
-        self.connection.execute(
-            financing_movements.insert(),
-            {
-                "facility_id": row["facility_id"],
-                "kind": kind,
-                "reference": reference,
-                "amount_minor": amount_minor,
-                "interest_minor": interest_minor,
-                "principal_minor": principal_minor,
-                "effective_at": when,
-                "entry_key": key,
-                "request_digest": digest,
-            },
-        )
+        movement = {
+            "facility_id": row["facility_id"],
+            "kind": kind,
+            "reference": reference,
+            "amount_minor": amount_minor,
+            "interest_minor": interest_minor,
+            "principal_minor": principal_minor,
+            "effective_at": when,
+            "entry_key": key,
+            "request_digest": digest,
+        }
+        store.insert_movement(self.connection, movement)
 
     def _get(self, facility_id: str) -> dict[str, Any]:
-        row = load(self.connection, facility_id) if isinstance(facility_id, str) else None
+        row = store.facility(self.connection, facility_id) if isinstance(facility_id, str) else None
         if row is None:
             raise FacilityNotFoundError(f"no facility {facility_id!r}", facility_id=facility_id)
         return row
 
     def _save(self, row: dict[str, Any]) -> FacilityState:
-        values = {k: v for k, v in row.items() if k != "facility_id"}
-        self.connection.execute(
-            financing_facilities.update()
-            .where(financing_facilities.c.facility_id == row["facility_id"])
-            .values(**values)
-        )
+        store.update_facility(self.connection, row)
         return self._check(row)
 
     def _check(self, row: dict[str, Any]) -> FacilityState:
@@ -644,5 +499,4 @@ __all__ = [
     "interest_income_account",
     "lender_account",
     "loan_account",
-    "projected_debt",
 ]

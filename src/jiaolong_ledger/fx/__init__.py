@@ -7,39 +7,37 @@ Design overview:
   evaluated as one exact fraction and rounded once to 20 significant digits; a direct quote is
   used exactly as stored. :class:`FxRate` reports the route (``path``, ``legs``), the oldest
   leg's ``as_of`` and the ``source``.
-- ``store``: the ``fx_rates`` table. Lookup takes the freshest route at or before an instant:
-  direct, inverse, or triangulated through the pivot (EUR unless configured); a quote, once
-  stored, never changes (re-storing the same figures is a no-op).
+- ``settings``: :class:`FxSettings`, the pivot (EUR unless configured) and the default maximum
+  rate age, one mutable object shared by every FX book of a ledger; and the checks on inputs.
+- ``store``: FX's own tables. ``fx_rates``: lookup takes the freshest route at or before an
+  instant — direct, inverse, or triangulated through the pivot; a quote, once stored, never
+  changes (re-storing the same figures is a no-op). ``fx_revaluations``: one row per run.
 - ``ecb``: the ECB reference-rate CSV, checked whole before anything is stored.
 - ``booking``: the entries, built as pure values. An exchange is one ``fx_conversion`` entry
   through the per-currency ``fx:position:<CCY>`` accounts (trading accounts, so each currency
   balances on its own), with any bid/ask spread credited to ``fx:spread-income:<CCY>``. A
   revaluation values the positions in a reporting currency and posts the change in unrealised
   result between ``fx:revaluation:<CCY>`` and ``fx:unrealised:<CCY>``.
-- ``service``: :class:`FX` (``ledger.fx``) wires them to the ledger: it writes its own tables on
-  the transaction's connection and hands entries to the posting engine, the single writer.
+- ``book``: :class:`FxBook`, the one class holding every FX operation: ``ledger.fx`` (each
+  write in a unit of work of its own) and ``tx.fx`` (bound to ``with ledger.transaction() as
+  tx``). Writes run on the unit's journal writer — FX's own tables on its connection, entries
+  handed to the journal, the single writer; reads (``rate``, ``convert``) go through the book's
+  reading connection, the unit's own when bound, so clearing can price a settlement with rates
+  stored in the same unit. Positions are read through ``journal.reads``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from jiaolong_ledger.fx.book import FX, FxBook
 from jiaolong_ledger.fx.booking import Revaluation
+from jiaolong_ledger.fx.ecb import EcbImport
 from jiaolong_ledger.fx.rates import (
     DEFAULT_MAX_AGE,
     DEFAULT_PIVOT,
     RATE_PRECISION,
     FxRate,
 )
-from jiaolong_ledger.fx.service import FX, EcbImport
-
-if TYPE_CHECKING:
-    from jiaolong_ledger.ledger import Ledger
-
-
-def service_for(ledger: Ledger) -> FX:
-    return FX(ledger)
-
+from jiaolong_ledger.fx.settings import FxSettings
 
 __all__ = [
     "DEFAULT_MAX_AGE",
@@ -47,7 +45,8 @@ __all__ = [
     "FX",
     "RATE_PRECISION",
     "EcbImport",
+    "FxBook",
     "FxRate",
+    "FxSettings",
     "Revaluation",
-    "service_for",
 ]

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from jiaolong_ledger.errors import InvalidInputError, InvalidRateError, LedgerError
 from jiaolong_ledger.fx.rates import StoredQuote, check_rate_currency, parse_rate
@@ -37,6 +37,26 @@ class EcbFile:
     line_numbers: tuple[int, ...]
     days: int
     currencies: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EcbImport:
+    """What an ECB file held and how much of it was new."""
+
+    path: str
+    days: int
+    currencies: tuple[str, ...]
+    quotes: int
+    stored: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "days": self.days,
+            "currencies": list(self.currencies),
+            "rates_in_file": self.quotes,
+            "rates_stored": self.stored,
+        }
 
 
 def fixing_instant(day: date) -> datetime:

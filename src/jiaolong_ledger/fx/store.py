@@ -1,12 +1,14 @@
-"""The rate store: reading and writing ``fx_rates`` on a connection the caller supplies.
+"""FX's own tables: the rate store (``fx_rates``) and the revaluation runs (``fx_revaluations``).
 
-Writes happen inside ``Ledger.transaction()`` (so the writers' lock orders them and a rejected
-batch writes nothing); reads work on any connection, including that of a write transaction, so
-an exchange prices and posts in one database transaction.
+Everything here works on a connection the caller supplies. Writes happen inside a unit of work
+(so the writers' lock orders them and a rejected batch writes nothing); reads work on any
+connection, including that of a write transaction, so an exchange prices and posts in one
+database transaction.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -14,7 +16,8 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, and_, select, union_all
 
-from jiaolong_ledger.errors import InvalidRateError
+from jiaolong_ledger.errors import InvalidInputError, InvalidRateError
+from jiaolong_ledger.fx.booking import Revaluation
 from jiaolong_ledger.fx.rates import (
     FxRate,
     Leg,
@@ -24,7 +27,7 @@ from jiaolong_ledger.fx.rates import (
     derive,
     rate_text,
 )
-from jiaolong_ledger.fx.tables import fx_rates
+from jiaolong_ledger.fx.tables import fx_rates, fx_revaluations
 from jiaolong_ledger.journal.canonical import format_timestamp
 
 INSERT_CHUNK_SIZE: Final = 2_000
@@ -194,3 +197,55 @@ def _conflict(prior: Figures, quote: StoredQuote, line: int | None) -> None:
 def _describe(figures: Figures) -> str:
     rate, bid, ask = figures
     return rate if bid is None else f"{rate} (bid {bid}, ask {ask})"
+
+
+# -- revaluation runs -------------------------------------------------------------------------
+
+
+def recorded_revaluation(
+    connection: Connection, reporting_currency: str, at: datetime
+) -> Revaluation | None:
+    """The run at ``at`` if there was one; refuses an instant before the latest run."""
+    rows = connection.execute(
+        select(fx_revaluations)
+        .where(fx_revaluations.c.reporting_currency == reporting_currency)
+        .where(fx_revaluations.c.at >= at)
+        .order_by(fx_revaluations.c.at.desc())
+    ).all()
+    for row in rows:
+        if row.at == at:
+            return Revaluation(
+                row.at,
+                reporting_currency,
+                tuple(json.loads(row.lines)),
+                int(row.unrealised_minor),
+                int(row.delta_minor),
+                row.entry_key,
+            )
+    if rows:
+        raise InvalidInputError(
+            f"{reporting_currency} positions were already revalued at "
+            f"{format_timestamp(rows[0].at)}, after {format_timestamp(at)}; revaluations go "
+            "forward in time",
+            reporting_currency=reporting_currency,
+            at=format_timestamp(at),
+            latest=format_timestamp(rows[0].at),
+        )
+    return None
+
+
+def record_revaluation(
+    connection: Connection, revaluation: Revaluation, recorded_at: datetime
+) -> None:
+    connection.execute(
+        fx_revaluations.insert(),
+        {
+            "reporting_currency": revaluation.reporting_currency,
+            "at": revaluation.at,
+            "entry_key": revaluation.entry_key,
+            "unrealised_minor": revaluation.unrealised_minor,
+            "delta_minor": revaluation.delta_minor,
+            "lines": json.dumps(list(revaluation.lines), sort_keys=True, ensure_ascii=False),
+            "recorded_at": recorded_at,
+        },
+    )

@@ -1,4 +1,12 @@
-"""Run Alembic migrations programmatically (``Ledger.connect`` and ``jiaolong db``)."""
+"""Run Alembic migrations programmatically (``Ledger.connect`` and ``jiaolong db``).
+
+Alembic keeps the schema revision in ``jl_alembic_version`` (not the default
+``alembic_version``), so the ledger can live in a host application's database beside the host's
+own Alembic history. A database made before that change keeps its revision in
+``alembic_version``: when that table holds one of this project's revisions and
+``jl_alembic_version`` does not exist yet, the revision moves over (and the old table is dropped)
+before anything else runs. An ``alembic_version`` holding anyone else's revision is never touched.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +19,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, inspect, text
 
 from jiaolong_ledger.errors import InvalidInputError
+
+VERSION_TABLE = "jl_alembic_version"
+LEGACY_VERSION_TABLE = "alembic_version"
 
 
 def migrations_path() -> Path:
@@ -38,19 +49,59 @@ def head_revision(engine: Engine) -> str | None:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        legacy = _legacy_revision(connection, engine)
+        if legacy is not None:
+            return legacy
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        return context.get_current_revision()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     if revision == "head" and current_revision(engine) == head_revision(engine):
         return
+    adopt_legacy_version_table(engine)
     with _known_revision(revision):
         command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    adopt_legacy_version_table(engine)
     with _known_revision(revision):
         command.downgrade(alembic_config(engine), revision)
+
+
+def _legacy_revision(connection: Connection, engine: Engine) -> str | None:
+    """This project's revision in a pre-``jl_`` ``alembic_version`` table, if that is where
+    this database keeps it."""
+    tables = set(inspect(connection).get_table_names())
+    if LEGACY_VERSION_TABLE not in tables or VERSION_TABLE in tables:
+        return None
+    rows = connection.execute(text(f"SELECT version_num FROM {LEGACY_VERSION_TABLE}")).all()
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    ours = {revision.revision for revision in script.walk_revisions()}
+    if len(rows) != 1 or rows[0][0] not in ours:
+        return None
+    return str(rows[0][0])
+
+
+def adopt_legacy_version_table(engine: Engine) -> None:
+    """Move this project's revision from ``alembic_version`` to ``jl_alembic_version``."""
+    with engine.connect() as connection:
+        legacy = _legacy_revision(connection, engine)
+        if legacy is None:
+            return
+        with connection.begin():
+            connection.execute(
+                text(
+                    f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
+                    f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))"
+                )
+            )
+            connection.execute(
+                text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:revision)"),
+                {"revision": legacy},
+            )
+            connection.execute(text(f"DROP TABLE {LEGACY_VERSION_TABLE}"))
 
 
 @contextmanager

@@ -1,25 +1,40 @@
 """Assertions about what a ledger holds, for tests: snapshots, "nothing written", gap-free seq.
 
 A rejected call must write nothing (SPEC §6): take a :func:`snapshot` before the call and
-:func:`assert_unchanged` after it. The snapshot reads the journal head, the entry count, the
-keys' digest and every account's status and balance columns straight from storage.
+:func:`assert_unchanged` after it. The snapshot reads, through the journal's read model
+(:mod:`jiaolong_ledger.journal.reads`) on a read connection of the primary, the journal head,
+the entry count, the keys' digest, the state of every pending entry and every account's status
+and balance columns.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Final, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection
 
-from jiaolong_ledger.storage.tables import accounts, journal_entries, pending_entries
-
-if TYPE_CHECKING:
-    from jiaolong_ledger.ledger import Ledger
+from jiaolong_ledger.journal import reads
+from jiaolong_ledger.journal.canonical import GENESIS_HASH
 
 AccountRow = tuple[str, tuple[int, int, int, int]]
 """An account's status and (debits_posted, credits_posted, debits_pending, credits_pending)."""
+
+_RESOLVED_AS: Final = {
+    "post_pending": "posted",
+    "void_pending": "voided",
+    "expire_pending": "expired",
+}
+
+
+class Readable(Protocol):
+    """What the checks need from a ledger: read connections (the primary's, on request)."""
+
+    def reading(self, *, primary: bool = False) -> AbstractContextManager[Connection]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,55 +47,40 @@ class LedgerSnapshot:
     accounts: dict[str, AccountRow]
 
 
-def stored_accounts(ledger: Ledger) -> dict[str, AccountRow]:
+def stored_accounts(ledger: Readable) -> dict[str, AccountRow]:
     """Every account's status and balance columns, in one read."""
-    query = select(
-        accounts.c.code,
-        accounts.c.status,
-        accounts.c.debits_posted_minor,
-        accounts.c.credits_posted_minor,
-        accounts.c.debits_pending_minor,
-        accounts.c.credits_pending_minor,
-    )
-    with ledger.engine.connect() as connection:
-        return {
-            row[0]: (row[1], (int(row[2]), int(row[3]), int(row[4]), int(row[5])))
-            for row in connection.execute(query)
-        }
+    with ledger.reading(primary=True) as connection:
+        return reads.stored_balance_columns(connection)
 
 
-def snapshot(ledger: Ledger) -> LedgerSnapshot:
-    with ledger.engine.connect() as connection:
-        head = connection.execute(
-            select(journal_entries.c.seq, journal_entries.c.hash)
-            .order_by(journal_entries.c.seq.desc())
-            .limit(1)
-        ).first()
-        count = connection.execute(select(func.count()).select_from(journal_entries)).scalar()
-        keys = hashlib.sha256()
-        for (key,) in connection.execute(
-            select(journal_entries.c.key).order_by(journal_entries.c.seq)
-        ):
-            keys.update(key.encode() + b"\n")
-        states = tuple(
-            (row.key, row.state)
-            for row in connection.execute(
-                select(pending_entries.c.key, pending_entries.c.state).order_by(
-                    pending_entries.c.key
-                )
-            )
-        )
+def _journal(ledger: Readable) -> Iterator[dict[str, object]]:
+    with ledger.reading(primary=True) as connection:
+        for line in reads.journal_lines(connection):
+            yield json.loads(line)
+
+
+def snapshot(ledger: Readable) -> LedgerSnapshot:
+    last_seq, last_hash, count = 0, GENESIS_HASH, 0
+    keys = hashlib.sha256()
+    states: dict[str, str] = {}
+    for obj in _journal(ledger):
+        last_seq, last_hash, count = int(str(obj["seq"])), str(obj["hash"]), count + 1
+        keys.update(str(obj["key"]).encode() + b"\n")
+        if obj["kind"] == "pending":
+            states[str(obj["key"])] = "pending"
+        elif obj["kind"] in _RESOLVED_AS:
+            states[str(obj["pending_key"])] = _RESOLVED_AS[str(obj["kind"])]
     return LedgerSnapshot(
-        last_seq=int(head.seq) if head else 0,
-        last_hash=str(head.hash) if head else "0" * 64,
-        entries=int(count or 0),
+        last_seq=last_seq,
+        last_hash=last_hash,
+        entries=count,
         keys_digest=keys.hexdigest(),
-        pending_states=states,
+        pending_states=tuple(sorted(states.items())),
         accounts=stored_accounts(ledger),
     )
 
 
-def assert_unchanged(ledger: Ledger, before: LedgerSnapshot) -> None:
+def assert_unchanged(ledger: Readable, before: LedgerSnapshot) -> None:
     """Nothing was written since ``before``: same head, entries, keys, pending state, balances."""
     after = snapshot(ledger)
     assert (after.last_seq, after.last_hash) == (before.last_seq, before.last_hash), (
@@ -98,20 +98,15 @@ def assert_unchanged(ledger: Ledger, before: LedgerSnapshot) -> None:
     assert not changed and not missing, f"accounts changed: {changed}, vanished: {missing}"
 
 
-def assert_gap_free(ledger: Ledger) -> None:
+def assert_gap_free(ledger: Readable) -> None:
     """``seq`` runs 1, 2, ..., n with no gap and no duplicate."""
-    with ledger.engine.connect() as connection:
-        seqs = [
-            int(seq)
-            for (seq,) in connection.execute(
-                select(journal_entries.c.seq).order_by(journal_entries.c.seq)
-            )
-        ]
+    seqs = [obj["seq"] for obj in _journal(ledger)]
     assert seqs == list(range(1, len(seqs) + 1)), f"seq is not gap-free: {seqs[:20]}..."
 
 
 __all__ = [
     "LedgerSnapshot",
+    "Readable",
     "assert_gap_free",
     "assert_unchanged",
     "snapshot",

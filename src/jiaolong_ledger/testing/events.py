@@ -29,7 +29,7 @@ So every :class:`EventStream` carries:
   buyer's cash what all its orders cost, so ``CONSTRAINT_VIOLATED`` never happens.
 
 Only escrow orders (``settlement_terms: "escrow"``) are drawn; deferred-net orders belong to
-clearing, and financing events are not ingested by this build. A stream with no refusals can be
+clearing, and financing events to the financing tests. A stream with no refusals can be
 ingested in one ``ingest_many`` batch (or one ``jiaolong events ingest`` file); a stream with
 refusals is meant for ``ledger.ingest`` one event at a time, since a refused event rolls back
 its whole batch. Ids are ``ORD-<n>``, ``TRAIN-<n>`` and ``D-<n>``: use
@@ -47,12 +47,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from jiaolong_ledger.accounts.chart import participant_cash, platform_bank
+from jiaolong_ledger.adapters import Transactional
 from jiaolong_ledger.adapters.events import (
     IDENTIFIER_RE,
     PARTICIPANT_RE,
@@ -64,15 +65,12 @@ from jiaolong_ledger.adapters.events import (
     OrderPlaced,
     ReleasePlanItem,
 )
+from jiaolong_ledger.escrow import INCOTERMS
 from jiaolong_ledger.escrow.plan import MILESTONES, PLAN_ITEMS_MAX, SHARE_DECIMALS_MAX
-from jiaolong_ledger.escrow.service import INCOTERMS
 from jiaolong_ledger.escrow.state import CANCELLED, COMPLETED, FUNDED, PLACED, RESOLVED
 from jiaolong_ledger.journal.entry import Entry, credit, debit
 from jiaolong_ledger.money import decimal_to_minor, minor_to_decimal, minor_to_money
 from jiaolong_ledger.testing.strategies import amounts_minor, currencies
-
-if TYPE_CHECKING:
-    from jiaolong_ledger.ledger import Ledger
 
 StreamEvent = (
     OrderPlaced | EscrowFunded | MilestoneReached | DisputeOpened | DisputeResolved | OrderCancelled
@@ -485,7 +483,7 @@ class EventStream:
         )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def setup(self, ledger: Ledger) -> None:
+    def setup(self, ledger: Transactional) -> None:
         """Open ``platform:bank:<CCY>`` and the cash accounts of every participant in the
         stream (liability, ``debits_must_not_exceed_credits``), and deposit into each buyer's
         cash what all its orders cost, effective a day before the stream starts. Idempotent:

@@ -10,20 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from moneyed import Money
 
-from jiaolong_ledger.accounts.model import ACCOUNT_CODE_LENGTH_MAX, CONSTRAINTS, KINDS
+from jiaolong_ledger.accounts.model import ACCOUNT_CODE_LENGTH_MAX, CONSTRAINTS, KINDS, Account
 from jiaolong_ledger.journal.entry import Entry, Posting, credit, debit
 from jiaolong_ledger.journal.validation import KEY_LENGTH_MAX, RESERVED_KEY_PREFIXES
 from jiaolong_ledger.money import AMOUNT_MINOR_MAX, exponent, minor_to_money
-
-if TYPE_CHECKING:
-    from jiaolong_ledger.accounts.model import Account
-    from jiaolong_ledger.ledger import Ledger
 
 BOOKING_CURRENCIES: Final = ("EUR", "CNY", "JPY", "KWD", "LAK", "KZT", "RUB", "USD")
 """The exchange's currencies plus JPY (exponent 0) and KWD (exponent 3) for the edge cases."""
@@ -44,6 +40,14 @@ class AccountLike(Protocol):
     def currency(self) -> str: ...
 
 
+class AccountOpener(Protocol):
+    """Where an account can be opened: a ledger, or a unit of work (``ledger.transaction()``)."""
+
+    def open_account(
+        self, code: str, *, currency: str, kind: str, constraint: str | None = None
+    ) -> Account: ...
+
+
 @dataclass(frozen=True, slots=True)
 class AccountSpec:
     """An account to open: what :func:`accounts` draws."""
@@ -53,7 +57,7 @@ class AccountSpec:
     kind: str
     constraint: str | None = None
 
-    def open(self, ledger: Ledger) -> Account:
+    def open(self, ledger: AccountOpener) -> Account:
         return ledger.open_account(
             self.code, currency=self.currency, kind=self.kind, constraint=self.constraint
         )
@@ -250,6 +254,7 @@ def balanced_entries(
 __all__ = [
     "BOOKING_CURRENCIES",
     "AccountLike",
+    "AccountOpener",
     "AccountSpec",
     "account_codes",
     "accounts",
