@@ -23,7 +23,10 @@ from jiaolong_ledger.storage.migrate import (
     upgrade,
 )
 
-CORE_TABLES = {"accounts", "journal_entries", "postings", "pending_entries", "chain_head"}
+CORE_TABLES = {
+    f"jl_{name}"
+    for name in ("accounts", "journal_entries", "postings", "pending_entries", "chain_head")
+}
 
 
 def tables(ledger: Ledger) -> set[str]:

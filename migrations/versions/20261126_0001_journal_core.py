@@ -4,6 +4,10 @@ On PostgreSQL the database itself refuses an unbalanced entry (a statement-level
 the inserted postings) and refuses any UPDATE, DELETE or TRUNCATE of journal entries and
 postings.
 
+Every table of every revision carries the ``jl_`` prefix (since 2026-12-01, so the ledger can share
+a database with a host application); a database made with the unprefixed names is adopted by
+``jiaolong_ledger.storage.legacy`` before any revision runs.
+
 Revision ID: 20261126_0001
 Revises:
 Create Date: 2026-11-26
@@ -46,7 +50,7 @@ POSTGRES_UP = [
     """,
     """
     CREATE TRIGGER postings_balanced_per_entry
-    AFTER INSERT ON postings
+    AFTER INSERT ON jl_postings
     REFERENCING NEW TABLE AS new_postings
     FOR EACH STATEMENT EXECUTE FUNCTION jiaolong_check_entry_balance()
     """,
@@ -60,40 +64,40 @@ POSTGRES_UP = [
     """,
     """
     CREATE TRIGGER journal_entries_append_only
-    BEFORE UPDATE OR DELETE ON journal_entries
+    BEFORE UPDATE OR DELETE ON jl_journal_entries
     FOR EACH ROW EXECUTE FUNCTION jiaolong_refuse_change()
     """,
     """
     CREATE TRIGGER postings_append_only
-    BEFORE UPDATE OR DELETE ON postings
+    BEFORE UPDATE OR DELETE ON jl_postings
     FOR EACH ROW EXECUTE FUNCTION jiaolong_refuse_change()
     """,
     """
     CREATE TRIGGER journal_entries_no_truncate
-    BEFORE TRUNCATE ON journal_entries
+    BEFORE TRUNCATE ON jl_journal_entries
     FOR EACH STATEMENT EXECUTE FUNCTION jiaolong_refuse_change()
     """,
     """
     CREATE TRIGGER postings_no_truncate
-    BEFORE TRUNCATE ON postings
+    BEFORE TRUNCATE ON jl_postings
     FOR EACH STATEMENT EXECUTE FUNCTION jiaolong_refuse_change()
     """,
 ]
 
 POSTGRES_DOWN = [
-    "DROP TRIGGER IF EXISTS postings_no_truncate ON postings",
-    "DROP TRIGGER IF EXISTS journal_entries_no_truncate ON journal_entries",
-    "DROP TRIGGER IF EXISTS postings_append_only ON postings",
-    "DROP TRIGGER IF EXISTS journal_entries_append_only ON journal_entries",
+    "DROP TRIGGER IF EXISTS postings_no_truncate ON jl_postings",
+    "DROP TRIGGER IF EXISTS journal_entries_no_truncate ON jl_journal_entries",
+    "DROP TRIGGER IF EXISTS postings_append_only ON jl_postings",
+    "DROP TRIGGER IF EXISTS journal_entries_append_only ON jl_journal_entries",
     "DROP FUNCTION IF EXISTS jiaolong_refuse_change()",
-    "DROP TRIGGER IF EXISTS postings_balanced_per_entry ON postings",
+    "DROP TRIGGER IF EXISTS postings_balanced_per_entry ON jl_postings",
     "DROP FUNCTION IF EXISTS jiaolong_check_entry_balance()",
 ]
 
 
 def upgrade() -> None:
     op.create_table(
-        "accounts",
+        "jl_accounts",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("code", sa.String(100), nullable=False),
         sa.Column("currency", sa.String(3), nullable=False),
@@ -105,11 +109,11 @@ def upgrade() -> None:
         sa.Column("credits_posted_minor", sa.BigInteger(), nullable=False),
         sa.Column("debits_pending_minor", sa.BigInteger(), nullable=False),
         sa.Column("credits_pending_minor", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_accounts")),
-        sa.UniqueConstraint("code", name=op.f("uq_accounts_code")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jl_accounts")),
+        sa.UniqueConstraint("code", name=op.f("uq_jl_accounts_code")),
     )
     op.create_table(
-        "journal_entries",
+        "jl_journal_entries",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("key", sa.String(128), nullable=False),
         sa.Column("kind", sa.String(20), nullable=False),
@@ -121,13 +125,15 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
         sa.Column("line", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("seq", name=op.f("pk_journal_entries")),
-        sa.UniqueConstraint("key", name=op.f("uq_journal_entries_key")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_jl_journal_entries")),
+        sa.UniqueConstraint("key", name=op.f("uq_jl_journal_entries_key")),
     )
-    op.create_index(op.f("ix_journal_entries_effective_at"), "journal_entries", ["effective_at"])
-    op.create_index(op.f("ix_journal_entries_link_key"), "journal_entries", ["link_key"])
+    op.create_index(
+        op.f("ix_jl_journal_entries_effective_at"), "jl_journal_entries", ["effective_at"]
+    )
+    op.create_index(op.f("ix_jl_journal_entries_link_key"), "jl_journal_entries", ["link_key"])
     op.create_table(
-        "postings",
+        "jl_postings",
         sa.Column("entry_seq", sa.BigInteger(), nullable=False),
         sa.Column("position", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("account_id", sa.Integer(), nullable=False),
@@ -137,21 +143,23 @@ def upgrade() -> None:
         sa.Column("is_pending", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["entry_seq"],
-            ["journal_entries.seq"],
-            name=op.f("fk_postings_entry_seq_journal_entries"),
+            ["jl_journal_entries.seq"],
+            name=op.f("fk_jl_postings_entry_seq_jl_journal_entries"),
             ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
             ["account_id"],
-            ["accounts.id"],
-            name=op.f("fk_postings_account_id_accounts"),
+            ["jl_accounts.id"],
+            name=op.f("fk_jl_postings_account_id_jl_accounts"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("entry_seq", "position", name=op.f("pk_postings")),
+        sa.PrimaryKeyConstraint("entry_seq", "position", name=op.f("pk_jl_postings")),
     )
-    op.create_index("ix_postings_account_id_entry_seq", "postings", ["account_id", "entry_seq"])
+    op.create_index(
+        "ix_jl_postings_account_id_entry_seq", "jl_postings", ["account_id", "entry_seq"]
+    )
     op.create_table(
-        "pending_entries",
+        "jl_pending_entries",
         sa.Column("entry_seq", sa.BigInteger(), nullable=False),
         sa.Column("key", sa.String(128), nullable=False),
         sa.Column("expires_at", UTCDateTime(), nullable=True),
@@ -159,20 +167,20 @@ def upgrade() -> None:
         sa.Column("resolved_seq", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["entry_seq"],
-            ["journal_entries.seq"],
-            name=op.f("fk_pending_entries_entry_seq_journal_entries"),
+            ["jl_journal_entries.seq"],
+            name=op.f("fk_jl_pending_entries_entry_seq_jl_journal_entries"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("entry_seq", name=op.f("pk_pending_entries")),
-        sa.UniqueConstraint("key", name=op.f("uq_pending_entries_key")),
+        sa.PrimaryKeyConstraint("entry_seq", name=op.f("pk_jl_pending_entries")),
+        sa.UniqueConstraint("key", name=op.f("uq_jl_pending_entries_key")),
     )
-    op.create_index(op.f("ix_pending_entries_expires_at"), "pending_entries", ["expires_at"])
+    op.create_index(op.f("ix_jl_pending_entries_expires_at"), "jl_pending_entries", ["expires_at"])
     chain_head = op.create_table(
-        "chain_head",
+        "jl_chain_head",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("last_seq", sa.BigInteger(), nullable=False),
         sa.Column("last_hash", sa.String(64), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_chain_head")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jl_chain_head")),
     )
     op.bulk_insert(chain_head, [{"id": 1, "last_seq": 0, "last_hash": GENESIS_HASH}])
     if op.get_bind().dialect.name == "postgresql":
@@ -184,12 +192,12 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for statement in POSTGRES_DOWN:
             op.execute(statement)
-    op.drop_table("chain_head")
-    op.drop_index(op.f("ix_pending_entries_expires_at"), table_name="pending_entries")
-    op.drop_table("pending_entries")
-    op.drop_index("ix_postings_account_id_entry_seq", table_name="postings")
-    op.drop_table("postings")
-    op.drop_index(op.f("ix_journal_entries_link_key"), table_name="journal_entries")
-    op.drop_index(op.f("ix_journal_entries_effective_at"), table_name="journal_entries")
-    op.drop_table("journal_entries")
-    op.drop_table("accounts")
+    op.drop_table("jl_chain_head")
+    op.drop_index(op.f("ix_jl_pending_entries_expires_at"), table_name="jl_pending_entries")
+    op.drop_table("jl_pending_entries")
+    op.drop_index("ix_jl_postings_account_id_entry_seq", table_name="jl_postings")
+    op.drop_table("jl_postings")
+    op.drop_index(op.f("ix_jl_journal_entries_link_key"), table_name="jl_journal_entries")
+    op.drop_index(op.f("ix_jl_journal_entries_effective_at"), table_name="jl_journal_entries")
+    op.drop_table("jl_journal_entries")
+    op.drop_table("jl_accounts")

@@ -22,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
-        "fx_rates",
+        "jl_fx_rates",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("base", sa.String(3), nullable=False),
         sa.Column("quote", sa.String(3), nullable=False),
@@ -32,12 +32,14 @@ def upgrade() -> None:
         sa.Column("bid", sa.String(64), nullable=True),
         sa.Column("ask", sa.String(64), nullable=True),
         sa.Column("recorded_at", UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_fx_rates")),
-        sa.UniqueConstraint("base", "quote", "as_of", "source", name=op.f("uq_fx_rates_base")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jl_fx_rates")),
+        sa.UniqueConstraint("base", "quote", "as_of", "source", name=op.f("uq_jl_fx_rates_base")),
     )
-    op.create_index("ix_fx_rates_base_quote_as_of", "fx_rates", ["base", "quote", "as_of", "id"])
+    op.create_index(
+        "ix_jl_fx_rates_base_quote_as_of", "jl_fx_rates", ["base", "quote", "as_of", "id"]
+    )
     op.create_table(
-        "fx_revaluations",
+        "jl_fx_revaluations",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("reporting_currency", sa.String(3), nullable=False),
         sa.Column("at", UTCDateTime(), nullable=False),
@@ -48,18 +50,18 @@ def upgrade() -> None:
         sa.Column("recorded_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["entry_key"],
-            ["journal_entries.key"],
-            name=op.f("fk_fx_revaluations_entry_key_journal_entries"),
+            ["jl_journal_entries.key"],
+            name=op.f("fk_jl_fx_revaluations_entry_key_jl_journal_entries"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_fx_revaluations")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jl_fx_revaluations")),
         sa.UniqueConstraint(
-            "reporting_currency", "at", name=op.f("uq_fx_revaluations_reporting_currency")
+            "reporting_currency", "at", name=op.f("uq_jl_fx_revaluations_reporting_currency")
         ),
     )
 
 
 def downgrade() -> None:
-    op.drop_table("fx_revaluations")
-    op.drop_index("ix_fx_rates_base_quote_as_of", table_name="fx_rates")
-    op.drop_table("fx_rates")
+    op.drop_table("jl_fx_revaluations")
+    op.drop_index("ix_jl_fx_rates_base_quote_as_of", table_name="jl_fx_rates")
+    op.drop_table("jl_fx_rates")

@@ -22,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
-        "escrow_orders",
+        "jl_escrow_orders",
         sa.Column("order_id", sa.String(64), nullable=False),
         sa.Column("buyer", sa.String(64), nullable=False),
         sa.Column("seller", sa.String(64), nullable=False),
@@ -49,19 +49,19 @@ def upgrade() -> None:
         sa.Column("dispute_outcome", sa.String(10), nullable=True),
         sa.Column("close_reason", sa.Text(), nullable=True),
         sa.Column("request_digest", sa.String(64), nullable=False),
-        sa.PrimaryKeyConstraint("order_id", name=op.f("pk_escrow_orders")),
-        sa.UniqueConstraint("escrow_account", name=op.f("uq_escrow_orders_escrow_account")),
+        sa.PrimaryKeyConstraint("order_id", name=op.f("pk_jl_escrow_orders")),
+        sa.UniqueConstraint("escrow_account", name=op.f("uq_jl_escrow_orders_escrow_account")),
     )
-    op.create_index(op.f("ix_escrow_orders_shipment_id"), "escrow_orders", ["shipment_id"])
-    op.create_index(op.f("ix_escrow_orders_status"), "escrow_orders", ["status"])
+    op.create_index(op.f("ix_jl_escrow_orders_shipment_id"), "jl_escrow_orders", ["shipment_id"])
+    op.create_index(op.f("ix_jl_escrow_orders_status"), "jl_escrow_orders", ["status"])
     op.create_index(
-        op.f("ix_escrow_orders_funding_deadline"), "escrow_orders", ["funding_deadline"]
+        op.f("ix_jl_escrow_orders_funding_deadline"), "jl_escrow_orders", ["funding_deadline"]
     )
     op.create_index(
-        op.f("ix_escrow_orders_release_deadline"), "escrow_orders", ["release_deadline"]
+        op.f("ix_jl_escrow_orders_release_deadline"), "jl_escrow_orders", ["release_deadline"]
     )
     op.create_table(
-        "escrow_plan_items",
+        "jl_escrow_plan_items",
         sa.Column("order_id", sa.String(64), nullable=False),
         sa.Column("position", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("milestone", sa.String(20), nullable=False),
@@ -73,14 +73,14 @@ def upgrade() -> None:
         sa.Column("entry_key", sa.String(128), nullable=True),
         sa.ForeignKeyConstraint(
             ["order_id"],
-            ["escrow_orders.order_id"],
-            name=op.f("fk_escrow_plan_items_order_id_escrow_orders"),
+            ["jl_escrow_orders.order_id"],
+            name=op.f("fk_jl_escrow_plan_items_order_id_jl_escrow_orders"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("order_id", "position", name=op.f("pk_escrow_plan_items")),
+        sa.PrimaryKeyConstraint("order_id", "position", name=op.f("pk_jl_escrow_plan_items")),
     )
     op.create_table(
-        "escrow_milestones",
+        "jl_escrow_milestones",
         sa.Column("order_id", sa.String(64), nullable=False),
         sa.Column("milestone", sa.String(20), nullable=False),
         sa.Column("reached_at", UTCDateTime(), nullable=False),
@@ -89,19 +89,19 @@ def upgrade() -> None:
         sa.Column("recorded_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["order_id"],
-            ["escrow_orders.order_id"],
-            name=op.f("fk_escrow_milestones_order_id_escrow_orders"),
+            ["jl_escrow_orders.order_id"],
+            name=op.f("fk_jl_escrow_milestones_order_id_jl_escrow_orders"),
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("order_id", "milestone", name=op.f("pk_escrow_milestones")),
+        sa.PrimaryKeyConstraint("order_id", "milestone", name=op.f("pk_jl_escrow_milestones")),
     )
 
 
 def downgrade() -> None:
-    op.drop_table("escrow_milestones")
-    op.drop_table("escrow_plan_items")
-    op.drop_index(op.f("ix_escrow_orders_release_deadline"), table_name="escrow_orders")
-    op.drop_index(op.f("ix_escrow_orders_funding_deadline"), table_name="escrow_orders")
-    op.drop_index(op.f("ix_escrow_orders_status"), table_name="escrow_orders")
-    op.drop_index(op.f("ix_escrow_orders_shipment_id"), table_name="escrow_orders")
-    op.drop_table("escrow_orders")
+    op.drop_table("jl_escrow_milestones")
+    op.drop_table("jl_escrow_plan_items")
+    op.drop_index(op.f("ix_jl_escrow_orders_release_deadline"), table_name="jl_escrow_orders")
+    op.drop_index(op.f("ix_jl_escrow_orders_funding_deadline"), table_name="jl_escrow_orders")
+    op.drop_index(op.f("ix_jl_escrow_orders_status"), table_name="jl_escrow_orders")
+    op.drop_index(op.f("ix_jl_escrow_orders_shipment_id"), table_name="jl_escrow_orders")
+    op.drop_table("jl_escrow_orders")

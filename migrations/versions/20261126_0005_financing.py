@@ -22,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
-        "financing_facilities",
+        "jl_financing_facilities",
         sa.Column("facility_id", sa.String(64), nullable=False),
         sa.Column("borrower", sa.String(64), nullable=False),
         sa.Column("lender", sa.String(64), nullable=False),
@@ -39,11 +39,13 @@ def upgrade() -> None:
         sa.Column("interest_paid_minor", sa.BigInteger(), nullable=False),
         sa.Column("interest_numerator", sa.Text(), nullable=False),
         sa.Column("request_digest", sa.String(64), nullable=False),
-        sa.PrimaryKeyConstraint("facility_id", name=op.f("pk_financing_facilities")),
+        sa.PrimaryKeyConstraint("facility_id", name=op.f("pk_jl_financing_facilities")),
     )
-    op.create_index(op.f("ix_financing_facilities_borrower"), "financing_facilities", ["borrower"])
+    op.create_index(
+        op.f("ix_jl_financing_facilities_borrower"), "jl_financing_facilities", ["borrower"]
+    )
     op.create_table(
-        "financing_movements",
+        "jl_financing_movements",
         sa.Column("facility_id", sa.String(64), nullable=False),
         sa.Column("kind", sa.String(12), nullable=False),
         sa.Column("reference", sa.String(64), nullable=False),
@@ -55,17 +57,17 @@ def upgrade() -> None:
         sa.Column("request_digest", sa.String(64), nullable=False),
         sa.ForeignKeyConstraint(
             ["facility_id"],
-            ["financing_facilities.facility_id"],
-            name=op.f("fk_financing_movements_facility_id_financing_facilities"),
+            ["jl_financing_facilities.facility_id"],
+            name=op.f("fk_jl_financing_movements_facility_id_jl_financing_facilities"),
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint(
-            "facility_id", "kind", "reference", name=op.f("pk_financing_movements")
+            "facility_id", "kind", "reference", name=op.f("pk_jl_financing_movements")
         ),
     )
 
 
 def downgrade() -> None:
-    op.drop_table("financing_movements")
-    op.drop_index(op.f("ix_financing_facilities_borrower"), table_name="financing_facilities")
-    op.drop_table("financing_facilities")
+    op.drop_table("jl_financing_movements")
+    op.drop_index(op.f("ix_jl_financing_facilities_borrower"), table_name="jl_financing_facilities")
+    op.drop_table("jl_financing_facilities")

@@ -19,12 +19,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("financing_facilities") as batch:
+    with op.batch_alter_table("jl_financing_facilities") as batch:
         batch.add_column(
             sa.Column("auto_deduct", sa.Boolean(), nullable=False, server_default=sa.false())
         )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("financing_facilities") as batch:
-        batch.drop_column("auto_deduct")
+    # ALTER TABLE ... DROP COLUMN (SQLite >= 3.35) rather than batch mode: rebuilding the table
+    # would drop a parent of jl_financing_movements' rows and fail the foreign key.
+    op.drop_column("jl_financing_facilities", "auto_deduct")

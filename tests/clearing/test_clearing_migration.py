@@ -8,10 +8,10 @@ from jiaolong_ledger import Ledger
 from jiaolong_ledger.storage.migrate import current_revision, downgrade, upgrade
 
 CLEARING_TABLES = {
-    "clearing_participants",
-    "clearing_participant_accounts",
-    "clearing_cycles",
-    "clearing_obligations",
+    "jl_clearing_participants",
+    "jl_clearing_participant_accounts",
+    "jl_clearing_cycles",
+    "jl_clearing_obligations",
 }
 
 
@@ -24,8 +24,8 @@ def test_clearing_revision_round_trip(ledger: Ledger) -> None:
     upgrade(engine, "20261126_0004")
     tables = set(inspect(engine).get_table_names())
     assert tables >= CLEARING_TABLES
-    indexes = {index["name"] for index in inspect(engine).get_indexes("clearing_obligations")}
-    assert {"ix_clearing_obligations_by_payer", "ix_clearing_obligations_by_payee"} <= indexes
     upgrade(engine)
+    indexes = {index["name"] for index in inspect(engine).get_indexes("jl_clearing_obligations")}
+    assert {"ix_jl_clearing_obligations_by_payer", "ix_jl_clearing_obligations_by_payee"} <= indexes
     ledger.clearing.register_participant("p", "EUR")
     assert ledger.clearing.open_cycle().id == 1

@@ -10,7 +10,7 @@ from jiaolong_ledger import Ledger
 from jiaolong_ledger.schema import metadata
 from jiaolong_ledger.storage.migrate import downgrade, upgrade
 
-ESCROW_TABLES = {"escrow_orders", "escrow_plan_items", "escrow_milestones"}
+ESCROW_TABLES = {"jl_escrow_orders", "jl_escrow_plan_items", "jl_escrow_milestones"}
 
 
 def _escrow_diffs(ledger: Ledger) -> list[object]:

@@ -222,7 +222,7 @@ def test_auto_deduct_revision_round_trip(ledger: Ledger) -> None:
     from jiaolong_ledger.storage.migrate import current_revision, downgrade, upgrade
 
     def columns() -> set[str]:
-        return {c["name"] for c in inspect(ledger.engine).get_columns("financing_facilities")}
+        return {c["name"] for c in inspect(ledger.engine).get_columns("jl_financing_facilities")}
 
     assert "auto_deduct" in columns()
     downgrade(ledger.engine, "20261126_0005")

@@ -10,7 +10,7 @@ from jiaolong_ledger import Ledger
 from jiaolong_ledger.schema import metadata
 from jiaolong_ledger.storage.migrate import current_revision, downgrade, upgrade
 
-FX_TABLES = {"fx_rates", "fx_revaluations"}
+FX_TABLES = {"jl_fx_rates", "jl_fx_revaluations"}
 
 
 def _fx_differences(ledger: Ledger) -> list[object]:
@@ -35,6 +35,6 @@ def test_upgrade_and_downgrade_of_the_fx_revision(db_url: str) -> None:
         assert set(inspect(ledger.engine).get_table_names()) >= FX_TABLES
         downgrade(ledger.engine, "20261126_0001")
         assert not FX_TABLES & set(inspect(ledger.engine).get_table_names())
-        assert "journal_entries" in inspect(ledger.engine).get_table_names()
+        assert "jl_journal_entries" in inspect(ledger.engine).get_table_names()
     finally:
         ledger.close()

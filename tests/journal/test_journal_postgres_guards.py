@@ -31,14 +31,14 @@ def pg(make_url_for: Any) -> Iterator[Ledger]:
 
 
 def account_ids(connection: Connection) -> tuple[int, int]:
-    rows = dict(connection.execute(text("SELECT code, id FROM accounts")).all())
+    rows = dict(connection.execute(text("SELECT code, id FROM jl_accounts")).all())
     return rows["a:EUR"], rows["b:EUR"]
 
 
 def insert_entry_row(connection: Connection, seq: int) -> None:
     connection.execute(
         text(
-            "INSERT INTO journal_entries (seq, key, kind, status, effective_at, recorded_at, "
+            "INSERT INTO jl_journal_entries (seq, key, kind, status, effective_at, recorded_at, "
             "request_digest, prev_hash, hash, line) VALUES (:seq, :key, 'transfer', 'posted', "
             "now(), now(), :h, :h, :h, '{}')"
         ),
@@ -47,7 +47,7 @@ def insert_entry_row(connection: Connection, seq: int) -> None:
 
 
 POSTING = (
-    "INSERT INTO postings (entry_seq, position, account_id, is_debit, amount_minor, currency, "
+    "INSERT INTO jl_postings (entry_seq, position, account_id, is_debit, amount_minor, currency, "
     "is_pending) VALUES "
 )
 
@@ -94,7 +94,7 @@ def test_balanced_raw_insert_passes_the_trigger(pg: Ledger) -> None:
             ),
             {"d": debit_id, "c": credit_id},
         )
-        count = connection.execute(text("SELECT count(*) FROM postings")).scalar()
+        count = connection.execute(text("SELECT count(*) FROM jl_postings")).scalar()
         assert count == 4
         transaction.rollback()
 
@@ -103,13 +103,13 @@ def test_balanced_raw_insert_passes_the_trigger(pg: Ledger) -> None:
 @pytest.mark.parametrize(
     "statement",
     [
-        "UPDATE journal_entries SET kind = 'reversal' WHERE seq = 3",
-        "UPDATE journal_entries SET line = '{}' WHERE seq = 3",
-        "DELETE FROM journal_entries WHERE seq = 3",
-        "UPDATE postings SET amount_minor = 1 WHERE entry_seq = 3",
-        "DELETE FROM postings WHERE entry_seq = 3",
-        "TRUNCATE postings",
-        "TRUNCATE journal_entries CASCADE",
+        "UPDATE jl_journal_entries SET kind = 'reversal' WHERE seq = 3",
+        "UPDATE jl_journal_entries SET line = '{}' WHERE seq = 3",
+        "DELETE FROM jl_journal_entries WHERE seq = 3",
+        "UPDATE jl_postings SET amount_minor = 1 WHERE entry_seq = 3",
+        "DELETE FROM jl_postings WHERE entry_seq = 3",
+        "TRUNCATE jl_postings",
+        "TRUNCATE jl_journal_entries CASCADE",
     ],
 )
 def test_journal_rows_cannot_be_changed(pg: Ledger, statement: str) -> None:

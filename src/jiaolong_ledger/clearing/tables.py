@@ -36,7 +36,7 @@ _BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class ClearingParticipantRow(Base):
-    __tablename__ = "clearing_participants"
+    __tablename__ = "jl_clearing_participants"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(PARTICIPANT_NAME_LENGTH_MAX), unique=True)
@@ -52,17 +52,17 @@ class ClearingParticipantRow(Base):
 class ClearingParticipantAccountRow(Base):
     """A settlement account other than the default ``participant:<name>:cash:<CCY>``."""
 
-    __tablename__ = "clearing_participant_accounts"
+    __tablename__ = "jl_clearing_participant_accounts"
 
     participant_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("clearing_participants.id", ondelete="RESTRICT"), primary_key=True
+        Integer, ForeignKey("jl_clearing_participants.id", ondelete="RESTRICT"), primary_key=True
     )
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     account_code: Mapped[str] = mapped_column(String(ACCOUNT_CODE_LENGTH_MAX))
 
 
 class ClearingCycleRow(Base):
-    __tablename__ = "clearing_cycles"
+    __tablename__ = "jl_clearing_cycles"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     status: Mapped[str] = mapped_column(String(10))
@@ -74,7 +74,7 @@ class ClearingCycleRow(Base):
 
     __table_args__ = (
         Index(
-            "uq_clearing_cycles_one_open",
+            "uq_jl_clearing_cycles_one_open",
             "status",
             unique=True,
             sqlite_where=text("status = 'open'"),
@@ -84,21 +84,21 @@ class ClearingCycleRow(Base):
 
 
 class ClearingObligationRow(Base):
-    __tablename__ = "clearing_obligations"
+    __tablename__ = "jl_clearing_obligations"
 
     id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
     reference: Mapped[str] = mapped_column(String(REFERENCE_LENGTH_MAX), unique=True)
     cycle_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("clearing_cycles.id", ondelete="RESTRICT")
+        Integer, ForeignKey("jl_clearing_cycles.id", ondelete="RESTRICT")
     )
     first_cycle_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("clearing_cycles.id", ondelete="RESTRICT")
+        Integer, ForeignKey("jl_clearing_cycles.id", ondelete="RESTRICT")
     )
     payer_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("clearing_participants.id", ondelete="RESTRICT")
+        Integer, ForeignKey("jl_clearing_participants.id", ondelete="RESTRICT")
     )
     payee_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("clearing_participants.id", ondelete="RESTRICT")
+        Integer, ForeignKey("jl_clearing_participants.id", ondelete="RESTRICT")
     )
     currency: Mapped[str] = mapped_column(String(3))
     settlement_currency: Mapped[str] = mapped_column(String(3))
@@ -108,7 +108,7 @@ class ClearingObligationRow(Base):
 
     __table_args__ = (
         Index(
-            "ix_clearing_obligations_by_payer",
+            "ix_jl_clearing_obligations_by_payer",
             "cycle_id",
             "payer_id",
             "currency",
@@ -117,7 +117,7 @@ class ClearingObligationRow(Base):
             "amount_minor",
         ),
         Index(
-            "ix_clearing_obligations_by_payee",
+            "ix_jl_clearing_obligations_by_payee",
             "cycle_id",
             "payee_id",
             "currency",

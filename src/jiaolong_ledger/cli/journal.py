@@ -110,7 +110,7 @@ def journal_verify(file: str | None, expected_head: str | None, anchored: bool) 
 
     def human() -> None:
         for finding in report.findings:
-            click.echo(f"{finding.code} seq={finding.seq}: {finding.message}")
+            click.echo(f"{finding.code} {finding.where}: {finding.message}")
         hidden = report.findings_total - len(report.findings)
         if hidden:
             click.echo(f"... and {hidden} more findings")
@@ -122,7 +122,7 @@ def journal_verify(file: str | None, expected_head: str | None, anchored: bool) 
         else:
             click.echo(
                 f"FAILED: {report.findings_total} finding(s) in {report.entries} entries; "
-                f"first broken seq {report.first_broken_seq}"
+                f"first broken {report.first_broken}"
             )
 
     emit(data, human)

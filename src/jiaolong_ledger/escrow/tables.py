@@ -24,7 +24,7 @@ REASON_LENGTH_MAX: Final = 500
 
 
 class EscrowOrderRow(Base):
-    __tablename__ = "escrow_orders"
+    __tablename__ = "jl_escrow_orders"
 
     order_id: Mapped[str] = mapped_column(String(ORDER_ID_LENGTH_MAX), primary_key=True)
     buyer: Mapped[str] = mapped_column(String(NAME_LENGTH_MAX))
@@ -55,11 +55,11 @@ class EscrowOrderRow(Base):
 
 
 class EscrowPlanItemRow(Base):
-    __tablename__ = "escrow_plan_items"
+    __tablename__ = "jl_escrow_plan_items"
 
     order_id: Mapped[str] = mapped_column(
         String(ORDER_ID_LENGTH_MAX),
-        ForeignKey("escrow_orders.order_id", ondelete="RESTRICT"),
+        ForeignKey("jl_escrow_orders.order_id", ondelete="RESTRICT"),
         primary_key=True,
     )
     position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -75,11 +75,11 @@ class EscrowPlanItemRow(Base):
 class EscrowMilestoneRow(Base):
     """The first time each milestone was reported for an order (later reports are duplicates)."""
 
-    __tablename__ = "escrow_milestones"
+    __tablename__ = "jl_escrow_milestones"
 
     order_id: Mapped[str] = mapped_column(
         String(ORDER_ID_LENGTH_MAX),
-        ForeignKey("escrow_orders.order_id", ondelete="RESTRICT"),
+        ForeignKey("jl_escrow_orders.order_id", ondelete="RESTRICT"),
         primary_key=True,
     )
     milestone: Mapped[str] = mapped_column(String(20), primary_key=True)

@@ -24,7 +24,7 @@ REFERENCE_LENGTH_MAX: Final = 64
 
 
 class FinancingFacilityRow(Base):
-    __tablename__ = "financing_facilities"
+    __tablename__ = "jl_financing_facilities"
 
     facility_id: Mapped[str] = mapped_column(String(FACILITY_ID_LENGTH_MAX), primary_key=True)
     borrower: Mapped[str] = mapped_column(String(NAME_LENGTH_MAX), index=True)
@@ -49,11 +49,11 @@ class FinancingFacilityRow(Base):
 class FinancingMovementRow(Base):
     """A drawdown or a repayment, under the caller's reference (its idempotency key)."""
 
-    __tablename__ = "financing_movements"
+    __tablename__ = "jl_financing_movements"
 
     facility_id: Mapped[str] = mapped_column(
         String(FACILITY_ID_LENGTH_MAX),
-        ForeignKey("financing_facilities.facility_id", ondelete="RESTRICT"),
+        ForeignKey("jl_financing_facilities.facility_id", ondelete="RESTRICT"),
         primary_key=True,
     )
     kind: Mapped[str] = mapped_column(String(12), primary_key=True)

@@ -23,7 +23,7 @@ ENTRY_KEY_LENGTH_MAX: Final = 128
 class FxRateRow(Base):
     """One quote: ``rate`` units of ``quote`` per 1 ``base``, as of ``as_of``, from ``source``."""
 
-    __tablename__ = "fx_rates"
+    __tablename__ = "jl_fx_rates"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     base: Mapped[str] = mapped_column(String(3))
@@ -37,20 +37,20 @@ class FxRateRow(Base):
 
     __table_args__ = (
         UniqueConstraint("base", "quote", "as_of", "source"),
-        Index("ix_fx_rates_base_quote_as_of", "base", "quote", "as_of", "id"),
+        Index("ix_jl_fx_rates_base_quote_as_of", "base", "quote", "as_of", "id"),
     )
 
 
 class FxRevaluationRow(Base):
     """One revaluation run per (reporting currency, instant); its entry if it posted one."""
 
-    __tablename__ = "fx_revaluations"
+    __tablename__ = "jl_fx_revaluations"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     reporting_currency: Mapped[str] = mapped_column(String(3))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     entry_key: Mapped[str | None] = mapped_column(
-        String(ENTRY_KEY_LENGTH_MAX), ForeignKey("journal_entries.key", ondelete="RESTRICT")
+        String(ENTRY_KEY_LENGTH_MAX), ForeignKey("jl_journal_entries.key", ondelete="RESTRICT")
     )
     unrealised_minor: Mapped[int] = mapped_column(BigInteger)
     delta_minor: Mapped[int] = mapped_column(BigInteger)

@@ -383,10 +383,10 @@ def journal_lines(
     )
     if end_seq is not None:
         query = query.where(journal_entries.c.seq <= end_seq)
-    result = connection.execution_options(
-        stream_results=True, yield_per=STREAM_BATCH_SIZE
-    ).execute(query)
-    for row in result:
+    # Per-statement options: Connection.execution_options() would change the caller's
+    # connection itself (a unit of work's, whose next INSERT must not become a cursor).
+    options = {"stream_results": True, "yield_per": STREAM_BATCH_SIZE}
+    for row in connection.execute(query, execution_options=options):
         yield row.line
 
 

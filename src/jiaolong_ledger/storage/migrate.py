@@ -2,10 +2,11 @@
 
 Alembic keeps the schema revision in ``jl_alembic_version`` (not the default
 ``alembic_version``), so the ledger can live in a host application's database beside the host's
-own Alembic history. A database made before that change keeps its revision in
-``alembic_version``: when that table holds one of this project's revisions and
-``jl_alembic_version`` does not exist yet, the revision moves over (and the old table is dropped)
-before anything else runs. An ``alembic_version`` holding anyone else's revision is never touched.
+own Alembic history. A database made before that change (unprefixed tables, revision in
+``alembic_version``) is adopted before anything else runs: when ``alembic_version`` holds one of
+this project's revisions and ``jl_alembic_version`` does not exist yet, the tables get their
+``jl_`` names (``storage.legacy``) and the revision moves over, in one transaction. An
+``alembic_version`` holding anyone else's revision is never touched.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, inspect, text
 
 from jiaolong_ledger.errors import InvalidInputError
+from jiaolong_ledger.storage.legacy import adopt_legacy_tables
 
 VERSION_TABLE = "jl_alembic_version"
 LEGACY_VERSION_TABLE = "alembic_version"
@@ -57,15 +59,15 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    adopt_legacy_layout(engine)
     if revision == "head" and current_revision(engine) == head_revision(engine):
         return
-    adopt_legacy_version_table(engine)
     with _known_revision(revision):
         command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    adopt_legacy_version_table(engine)
+    adopt_legacy_layout(engine)
     with _known_revision(revision):
         command.downgrade(alembic_config(engine), revision)
 
@@ -84,24 +86,25 @@ def _legacy_revision(connection: Connection, engine: Engine) -> str | None:
     return str(rows[0][0])
 
 
-def adopt_legacy_version_table(engine: Engine) -> None:
-    """Move this project's revision from ``alembic_version`` to ``jl_alembic_version``."""
-    with engine.connect() as connection:
+def adopt_legacy_layout(engine: Engine) -> None:
+    """Bring a database of the unprefixed layout to the ``jl_`` one: tables renamed, the
+    revision moved from ``alembic_version`` to ``jl_alembic_version``; all or nothing."""
+    with engine.begin() as connection:
         legacy = _legacy_revision(connection, engine)
         if legacy is None:
             return
-        with connection.begin():
-            connection.execute(
-                text(
-                    f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
-                    f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))"
-                )
+        adopt_legacy_tables(connection)
+        connection.execute(
+            text(
+                f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
+                f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))"
             )
-            connection.execute(
-                text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:revision)"),
-                {"revision": legacy},
-            )
-            connection.execute(text(f"DROP TABLE {LEGACY_VERSION_TABLE}"))
+        )
+        connection.execute(
+            text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:revision)"),
+            {"revision": legacy},
+        )
+        connection.execute(text(f"DROP TABLE {LEGACY_VERSION_TABLE}"))
 
 
 @contextmanager

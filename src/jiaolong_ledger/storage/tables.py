@@ -20,7 +20,7 @@ HASH_LENGTH = 64
 
 
 class AccountRow(Base):
-    __tablename__ = "accounts"
+    __tablename__ = "jl_accounts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     code: Mapped[str] = mapped_column(String(100), unique=True)
@@ -36,7 +36,7 @@ class AccountRow(Base):
 
 
 class JournalEntryRow(Base):
-    __tablename__ = "journal_entries"
+    __tablename__ = "jl_journal_entries"
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     key: Mapped[str] = mapped_column(String(KEY_LENGTH_MAX), unique=True)
@@ -52,28 +52,30 @@ class JournalEntryRow(Base):
 
 
 class PostingRow(Base):
-    __tablename__ = "postings"
+    __tablename__ = "jl_postings"
 
     entry_seq: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("journal_entries.seq", ondelete="RESTRICT"), primary_key=True
+        BigInteger, ForeignKey("jl_journal_entries.seq", ondelete="RESTRICT"), primary_key=True
     )
     position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    account_id: Mapped[int] = mapped_column(Integer, ForeignKey("accounts.id", ondelete="RESTRICT"))
+    account_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("jl_accounts.id", ondelete="RESTRICT")
+    )
     is_debit: Mapped[bool] = mapped_column(Boolean)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     is_pending: Mapped[bool] = mapped_column(Boolean)
 
-    __table_args__ = (Index("ix_postings_account_id_entry_seq", "account_id", "entry_seq"),)
+    __table_args__ = (Index("ix_jl_postings_account_id_entry_seq", "account_id", "entry_seq"),)
 
 
 class PendingEntryRow(Base):
     """Mutable state of a two-phase entry; the journal itself never changes."""
 
-    __tablename__ = "pending_entries"
+    __tablename__ = "jl_pending_entries"
 
     entry_seq: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("journal_entries.seq", ondelete="RESTRICT"), primary_key=True
+        BigInteger, ForeignKey("jl_journal_entries.seq", ondelete="RESTRICT"), primary_key=True
     )
     key: Mapped[str] = mapped_column(String(KEY_LENGTH_MAX), unique=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
@@ -84,7 +86,7 @@ class PendingEntryRow(Base):
 class ChainHeadRow(Base):
     """One row: the last seq and hash. Writers lock it first; it is the chain's mutex."""
 
-    __tablename__ = "chain_head"
+    __tablename__ = "jl_chain_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(BigInteger)

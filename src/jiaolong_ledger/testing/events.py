@@ -19,7 +19,8 @@ So every :class:`EventStream` carries:
   is empty: an event the ledger would refuse is left out (a refused event changes nothing, so
   leaving it out changes nothing after it either). With ``refusals=True`` such events stay,
   and the codes to expect are those of :data:`REFUSAL_CODES`: ``ESCROW_CLOSED`` (funding a
-  cancelled order; a dispute, resolution or cancellation after the order closed),
+  cancelled order; a new dispute, another resolution or a cancellation after the order closed
+  — the order's own dispute or resolution reported again is a retry that changes nothing),
   ``ESCROW_DISPUTED`` (cancelling a disputed order; a second dispute with another id) and
   ``INVALID_INPUT`` (resolving an order with no open dispute or with another dispute id; a
   split larger than what the order still holds);
@@ -289,6 +290,8 @@ class _OrderModel:
     disputed: bool = False
     dispute_id: str | None = None
     outcome: str | None = None
+    resolution_seller_minor: int | None = None
+    """What the dispute's resolution paid the seller (gross), once resolved."""
     seen: set[str] = field(default_factory=set)
     released: list[bool] = field(default_factory=list)
 
@@ -385,9 +388,10 @@ class _EscrowModel:
 
     def _dispute_opened(self, event: DisputeOpened) -> None:
         order = self._order(event.order_id)
+        had_it = order.disputed or order.outcome is not None
+        if had_it and order.dispute_id == event.dispute_id:
+            return  # the order's dispute (open or resolved) reported again: a retry
         if order.disputed:
-            if order.dispute_id == event.dispute_id:
-                return
             raise _Refused("ESCROW_DISPUTED")
         if not order.is_open:
             raise _Refused("ESCROW_CLOSED")
@@ -396,7 +400,8 @@ class _EscrowModel:
 
     def _dispute_resolved(self, event: DisputeResolved) -> None:
         order = self._order(event.order_id)
-        if order.status == RESOLVED and order.outcome == event.outcome:
+        if order.status == RESOLVED:
+            self._resolved_again(order, event)
             return
         if not order.is_open:
             raise _Refused("ESCROW_CLOSED")
@@ -413,7 +418,22 @@ class _EscrowModel:
         order.refunded_minor += remaining - to_seller
         order.disputed = False
         order.outcome = event.outcome
+        order.resolution_seller_minor = to_seller
         order.status = RESOLVED
+
+    @staticmethod
+    def _resolved_again(order: _OrderModel, event: DisputeResolved) -> None:
+        """The recorded resolution asked again is a retry; any other is ``ESCROW_CLOSED``."""
+        asked_minor = None
+        if event.seller_amount is not None:
+            asked_minor = decimal_to_minor(event.seller_amount, order.currency)
+        same = (
+            event.outcome == order.outcome
+            and event.dispute_id in (None, order.dispute_id)
+            and asked_minor in (None, order.resolution_seller_minor)
+        )
+        if not same:
+            raise _Refused("ESCROW_CLOSED")
 
     def _cancelled(self, event: OrderCancelled) -> None:
         order = self._order(event.order_id)
