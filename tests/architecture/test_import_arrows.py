@@ -21,6 +21,8 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "money": 1,
     "logs": 0,
+    "intake": 1,
+    "limits": 0,
     "storage": 1,
     "accounts": 2,
     "journal": 3,

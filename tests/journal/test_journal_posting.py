@@ -17,10 +17,10 @@ from jiaolong_ledger import Entry, Ledger, LedgerError, credit, debit
 from jiaolong_ledger.journal.validation import (
     BATCH_SIZE_MAX,
     DESCRIPTION_LENGTH_MAX,
-    KEY_LENGTH_MAX,
     METADATA_BYTES_MAX,
     POSTINGS_PER_ENTRY_MAX,
 )
+from jiaolong_ledger.limits import KEY_LENGTH_MAX
 from jiaolong_ledger.testing import AccountSpec, assert_unchanged, balanced_entries, snapshot
 
 NOW = datetime(2026, 11, 26, 9, 30, 0, 250000, tzinfo=UTC)

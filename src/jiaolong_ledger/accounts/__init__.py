@@ -9,7 +9,6 @@ chain, written by the posting engine like any entry.
 """
 
 from jiaolong_ledger.accounts.model import (
-    ACCOUNT_CODE_LENGTH_MAX,
     CONSTRAINTS,
     KINDS,
     Account,
@@ -20,6 +19,7 @@ from jiaolong_ledger.accounts.model import (
     check_kind,
     is_debit_normal,
 )
+from jiaolong_ledger.limits import ACCOUNT_CODE_LENGTH_MAX
 
 __all__ = [
     "ACCOUNT_CODE_LENGTH_MAX",

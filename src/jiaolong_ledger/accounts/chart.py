@@ -11,8 +11,8 @@ import re
 from typing import Final
 
 from jiaolong_ledger.errors import InvalidInputError
+from jiaolong_ledger.limits import PARTICIPANT_NAME_LENGTH_MAX
 
-PARTICIPANT_NAME_LENGTH_MAX: Final = 64
 _PARTICIPANT_RE: Final = re.compile(r"^[a-z0-9](?:[a-z0-9_.-]{0,62}[a-z0-9])?$")
 _IDENTIFIER_RE: Final = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
 

@@ -11,9 +11,9 @@ from typing import Final
 from moneyed import Money
 
 from jiaolong_ledger.errors import InvalidAccountCodeError, InvalidAccountKindError
+from jiaolong_ledger.limits import ACCOUNT_CODE_LENGTH_MAX
 from jiaolong_ledger.money import format_minor, minor_to_money
 
-ACCOUNT_CODE_LENGTH_MAX: Final = 100
 KINDS: Final = ("asset", "liability", "equity", "income", "expense")
 DEBIT_NORMAL_KINDS: Final = frozenset({"asset", "expense"})
 CONSTRAINTS: Final = ("debits_must_not_exceed_credits", "credits_must_not_exceed_debits")

@@ -41,10 +41,9 @@ from jiaolong_ledger.adapters.events import (
 )
 from jiaolong_ledger.errors import LedgerError, LimitExceededError
 from jiaolong_ledger.journal.drafts import request_digest
+from jiaolong_ledger.limits import INGEST_BATCH_MAX
 from jiaolong_ledger.money import money
 from jiaolong_ledger.unit_of_work import UnitOfWork
-
-INGEST_BATCH_MAX: Final = 10_000
 
 
 class Transactional(Protocol):

@@ -17,12 +17,11 @@ from typing import Final, cast
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from jiaolong_ledger.limits import ACCOUNT_CODE_LENGTH_MAX, PARTICIPANT_NAME_LENGTH_MAX
 from jiaolong_ledger.storage.base import Base, UTCDateTime
 
-PARTICIPANT_NAME_LENGTH_MAX: Final = 64
 LEGAL_NAME_LENGTH_MAX: Final = 140
 REFERENCE_LENGTH_MAX: Final = 128
-ACCOUNT_CODE_LENGTH_MAX: Final = 100
 IBAN_LENGTH_MAX: Final = 34
 BIC_LENGTH_MAX: Final = 11
 OTHER_ID_LENGTH_MAX: Final = 34

@@ -17,10 +17,9 @@ import click
 
 from jiaolong_ledger.cli.common import emit, json_option, progress, read_jsonl, state
 from jiaolong_ledger.errors import InvalidEventError, InvalidInputError, LedgerError
+from jiaolong_ledger.limits import INGEST_BATCH_MAX
 
 BATCH_SIZE_DEFAULT = 1_000
-BATCH_SIZE_MAX = 10_000
-"""``adapters.INGEST_BATCH_MAX``, repeated so that ``jiaolong`` starts without pydantic."""
 
 
 def _parse_file(path: str) -> list[tuple[int, Any]]:
@@ -52,7 +51,7 @@ def events() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
     "--batch-size",
-    type=click.IntRange(1, BATCH_SIZE_MAX),
+    type=click.IntRange(1, INGEST_BATCH_MAX),
     default=BATCH_SIZE_DEFAULT,
     show_default=True,
     help="Events per transaction (1 commits each event on its own).",
@@ -60,9 +59,8 @@ def events() -> None:
 @json_option
 def events_ingest(file: str, batch_size: int) -> None:
     """Apply the events in FILE (JSON Lines, one event object per line; '-' for stdin)."""
-    from jiaolong_ledger.adapters import INGEST_BATCH_MAX, ingest_many
+    from jiaolong_ledger.adapters import ingest_many
 
-    assert BATCH_SIZE_MAX == INGEST_BATCH_MAX
     parsed = _parse_file(file)
     ledger = state().ledger()
     counts: Counter[str] = Counter()

@@ -15,10 +15,10 @@ from typing import Final, cast
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from jiaolong_ledger.limits import ACCOUNT_CODE_LENGTH_MAX, PARTICIPANT_NAME_LENGTH_MAX
 from jiaolong_ledger.storage.base import Base, UTCDateTime
 
 ORDER_ID_LENGTH_MAX: Final = 64
-NAME_LENGTH_MAX: Final = 64
 LOCATION_LENGTH_MAX: Final = 100
 REASON_LENGTH_MAX: Final = 500
 
@@ -27,15 +27,15 @@ class EscrowOrderRow(Base):
     __tablename__ = "jl_escrow_orders"
 
     order_id: Mapped[str] = mapped_column(String(ORDER_ID_LENGTH_MAX), primary_key=True)
-    buyer: Mapped[str] = mapped_column(String(NAME_LENGTH_MAX))
-    seller: Mapped[str] = mapped_column(String(NAME_LENGTH_MAX))
+    buyer: Mapped[str] = mapped_column(String(PARTICIPANT_NAME_LENGTH_MAX))
+    seller: Mapped[str] = mapped_column(String(PARTICIPANT_NAME_LENGTH_MAX))
     currency: Mapped[str] = mapped_column(String(3))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     fee_minor: Mapped[int] = mapped_column(BigInteger)
     fee_rate: Mapped[str | None] = mapped_column(String(40))
     incoterm: Mapped[str] = mapped_column(String(3))
     shipment_id: Mapped[str | None] = mapped_column(String(ORDER_ID_LENGTH_MAX), index=True)
-    escrow_account: Mapped[str] = mapped_column(String(100), unique=True)
+    escrow_account: Mapped[str] = mapped_column(String(ACCOUNT_CODE_LENGTH_MAX), unique=True)
     status: Mapped[str] = mapped_column(String(12), index=True)
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     funding_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

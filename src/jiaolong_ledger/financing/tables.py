@@ -16,10 +16,10 @@ from typing import Final, cast
 from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
+from jiaolong_ledger.limits import PARTICIPANT_NAME_LENGTH_MAX
 from jiaolong_ledger.storage.base import Base, UTCDateTime
 
 FACILITY_ID_LENGTH_MAX: Final = 64
-NAME_LENGTH_MAX: Final = 64
 REFERENCE_LENGTH_MAX: Final = 64
 
 
@@ -27,8 +27,8 @@ class FinancingFacilityRow(Base):
     __tablename__ = "jl_financing_facilities"
 
     facility_id: Mapped[str] = mapped_column(String(FACILITY_ID_LENGTH_MAX), primary_key=True)
-    borrower: Mapped[str] = mapped_column(String(NAME_LENGTH_MAX), index=True)
-    lender: Mapped[str] = mapped_column(String(NAME_LENGTH_MAX))
+    borrower: Mapped[str] = mapped_column(String(PARTICIPANT_NAME_LENGTH_MAX), index=True)
+    lender: Mapped[str] = mapped_column(String(PARTICIPANT_NAME_LENGTH_MAX))
     currency: Mapped[str] = mapped_column(String(3))
     limit_minor: Mapped[int] = mapped_column(BigInteger)
     annual_rate: Mapped[str] = mapped_column(String(40))

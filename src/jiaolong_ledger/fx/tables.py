@@ -13,11 +13,11 @@ from typing import Final, cast
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from jiaolong_ledger.limits import KEY_LENGTH_MAX
 from jiaolong_ledger.storage.base import Base, UTCDateTime
 
 RATE_TEXT_LENGTH_MAX: Final = 64
 SOURCE_LENGTH_MAX: Final = 64
-ENTRY_KEY_LENGTH_MAX: Final = 128
 
 
 class FxRateRow(Base):
@@ -50,7 +50,7 @@ class FxRevaluationRow(Base):
     reporting_currency: Mapped[str] = mapped_column(String(3))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     entry_key: Mapped[str | None] = mapped_column(
-        String(ENTRY_KEY_LENGTH_MAX), ForeignKey("jl_journal_entries.key", ondelete="RESTRICT")
+        String(KEY_LENGTH_MAX), ForeignKey("jl_journal_entries.key", ondelete="RESTRICT")
     )
     unrealised_minor: Mapped[int] = mapped_column(BigInteger)
     delta_minor: Mapped[int] = mapped_column(BigInteger)

@@ -29,9 +29,9 @@ from jiaolong_ledger.errors import (
     UnbalancedEntryError,
 )
 from jiaolong_ledger.journal.entry import ENGINE_ONLY_KINDS, ENTRY_KINDS, Entry
+from jiaolong_ledger.limits import KEY_LENGTH_MAX
 from jiaolong_ledger.money import format_minor, positive_minor
 
-KEY_LENGTH_MAX: Final = 128
 POSTINGS_PER_ENTRY_MAX: Final = 256
 DESCRIPTION_LENGTH_MAX: Final = 1_000
 METADATA_BYTES_MAX: Final = 16_384

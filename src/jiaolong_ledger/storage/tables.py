@@ -13,9 +13,9 @@ from typing import cast
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from jiaolong_ledger.limits import ACCOUNT_CODE_LENGTH_MAX, KEY_LENGTH_MAX
 from jiaolong_ledger.storage.base import Base, UTCDateTime
 
-KEY_LENGTH_MAX = 128
 HASH_LENGTH = 64
 
 
@@ -23,7 +23,7 @@ class AccountRow(Base):
     __tablename__ = "jl_accounts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    code: Mapped[str] = mapped_column(String(100), unique=True)
+    code: Mapped[str] = mapped_column(String(ACCOUNT_CODE_LENGTH_MAX), unique=True)
     currency: Mapped[str] = mapped_column(String(3))
     kind: Mapped[str] = mapped_column(String(16))
     balance_constraint: Mapped[str | None] = mapped_column(String(40))

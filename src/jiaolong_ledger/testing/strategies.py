@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from moneyed import Money
 
-from jiaolong_ledger.accounts.model import ACCOUNT_CODE_LENGTH_MAX, CONSTRAINTS, KINDS, Account
+from jiaolong_ledger.accounts.model import CONSTRAINTS, KINDS, Account
 from jiaolong_ledger.journal.entry import Entry, Posting, credit, debit
-from jiaolong_ledger.journal.validation import KEY_LENGTH_MAX, RESERVED_KEY_PREFIXES
+from jiaolong_ledger.journal.validation import RESERVED_KEY_PREFIXES
+from jiaolong_ledger.limits import ACCOUNT_CODE_LENGTH_MAX, KEY_LENGTH_MAX
 from jiaolong_ledger.money import AMOUNT_MINOR_MAX, exponent, minor_to_money
 
 BOOKING_CURRENCIES: Final = ("EUR", "CNY", "JPY", "KWD", "LAK", "KZT", "RUB", "USD")
