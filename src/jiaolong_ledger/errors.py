@@ -189,6 +189,16 @@ class StorageUnavailableError(LedgerError):
     code = "STORAGE_UNAVAILABLE"
 
 
+class OutputNotWrittenError(LedgerError):
+    """The ledger committed its work but an output file could not be written afterwards.
+
+    The message says what was committed and which command renders the file again; the CLI exits
+    with 3 so a script can tell "nothing happened" (1, 2) from "done, file missing" (3)."""
+
+    code = "OUTPUT_NOT_WRITTEN"
+    exit_code: ClassVar[int] = 3
+
+
 class InvalidInputError(InputError):
     """A CLI input file or argument could not be parsed (malformed JSON, bad timestamp, ...)."""
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from jiaolong_ledger.errors import InvalidInputError, LedgerError
+from jiaolong_ledger.errors import InvalidInputError, LedgerError, OutputNotWrittenError
 
 DEFAULT_DB_URL = "sqlite:///jiaolong.db"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -92,6 +94,38 @@ def fail(error: LedgerError) -> None:
     if state().json:
         click.echo(json.dumps({"error": error.to_dict()}, ensure_ascii=False, default=str))
     raise SystemExit(error.exit_code)
+
+
+def check_output_path(path: str | Path, *, directory: bool = False) -> Path:
+    """Refuse (``INVALID_INPUT``, exit 2) an output path that cannot be written, before anything
+    is committed: its folder (or, with ``directory``, the folder itself) must exist and be
+    writable, and a file path must not name a directory."""
+    target = Path(path)
+    folder = target if directory else (target.parent if str(target.parent) else Path("."))
+    if not folder.is_dir():
+        raise InvalidInputError(f"output folder {str(folder)!r} does not exist", path=str(target))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InvalidInputError(f"output folder {str(folder)!r} is not writable", path=str(target))
+    if not directory and target.is_dir():
+        raise InvalidInputError(f"output path {str(target)!r} is a directory", path=str(target))
+    if not directory and target.exists() and not os.access(target, os.W_OK):
+        raise InvalidInputError(f"output file {str(target)!r} is not writable", path=str(target))
+    return target
+
+
+@contextmanager
+def writing_after_commit(committed: str, rerender: str) -> Iterator[None]:
+    """Around a file write that follows a commit: a failure says what was committed and the
+    command that writes the file again (``OUTPUT_NOT_WRITTEN``, exit 3), never a traceback."""
+    try:
+        yield
+    except OSError as error:
+        raise OutputNotWrittenError(
+            f"{committed}, but the file was not written ({error.strerror or error}); "
+            f"write it again with: {rerender}",
+            committed=committed,
+            rerender=rerender,
+        ) from error
 
 
 def parse_timestamp(text: str | None, field_name: str = "timestamp") -> datetime | None:
