@@ -23,7 +23,8 @@ from jiaolong_ledger.accounts.model import Account, AccountStatus, Balance
 from jiaolong_ledger.adapters import ingest as ingest_event
 from jiaolong_ledger.audit.export import export_journal
 from jiaolong_ledger.audit.replay import replay
-from jiaolong_ledger.audit.verify import Progress, VerifyReport, verify_database
+from jiaolong_ledger.audit.report import Progress, VerifyReport
+from jiaolong_ledger.audit.verify_db import verify_database
 from jiaolong_ledger.clearing import ClearingBook
 from jiaolong_ledger.errors import InvalidEntryError
 from jiaolong_ledger.escrow import EscrowBook

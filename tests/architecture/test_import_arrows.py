@@ -62,7 +62,9 @@ def _imports(path: Path) -> list[tuple[int, str]]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            names = [f"{node.module}.{alias.name}" for alias in node.names]
+            if node.module != "jiaolong_ledger":  # `from jiaolong_ledger import intake`: intake
+                names.append(node.module)
             found += [(node.lineno, name) for name in names if name.startswith("jiaolong_ledger")]
         elif isinstance(node, ast.Import):
             found += [

@@ -15,7 +15,8 @@ from sqlalchemy import text
 from jiaolong_ledger import Ledger
 from jiaolong_ledger.audit import keys as keys_module
 from jiaolong_ledger.audit.keys import KeyRegistry
-from jiaolong_ledger.audit.verify import VerifyReport, verify_file, verify_lines
+from jiaolong_ledger.audit.report import VerifyReport
+from jiaolong_ledger.audit.verify import verify_file, verify_lines
 from jiaolong_ledger.errors import JournalTamperedError
 from jiaolong_ledger.journal.canonical import GENESIS_HASH, seal
 from jiaolong_ledger.storage.tables import (

@@ -32,11 +32,10 @@ from typing import Any, Final
 from sqlalchemy import func, select
 
 from jiaolong_ledger.accounts.model import AccountStatus
+from jiaolong_ledger.audit.checker import JournalChecker
+from jiaolong_ledger.audit.report import Progress, VerifyReport
 from jiaolong_ledger.audit.verify import (
     READ_BATCH_BYTES,
-    JournalChecker,
-    Progress,
-    VerifyReport,
     _identity,
     _resolver,
     file_batches,

@@ -33,20 +33,19 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Select, and_, case, exists, func, select
 
+from jiaolong_ledger.audit.checker import JournalChecker
 from jiaolong_ledger.audit.keys import KeyResolver
-from jiaolong_ledger.audit.source import JournalSource
-from jiaolong_ledger.audit.verify import (
+from jiaolong_ledger.audit.report import (
     BALANCE_MISMATCH,
     HEAD_MISMATCH,
     JOURNAL_TAMPERED,
     ROW_MISMATCH,
     SEQ_BROKEN,
-    JournalChecker,
     Progress,
     VerifyReport,
-    _identity,
-    _resolver,
 )
+from jiaolong_ledger.audit.source import JournalSource
+from jiaolong_ledger.audit.verify import _identity, _resolver
 from jiaolong_ledger.journal import reads
 from jiaolong_ledger.journal.canonical import format_timestamp
 from jiaolong_ledger.journal.entry import TWO_PHASE_KINDS
@@ -81,6 +80,7 @@ _PENDING_STATE_OF: Final = {
 
 
 def verify_database(ledger: JournalSource, *, progress: Progress | None = None) -> VerifyReport:
+    """Verify the journal stored in ``ledger``'s database and everything derived from it."""
     with ledger.reading() as connection:
         source = connection.engine.url.render_as_string(hide_password=True)
         head_seq, head_hash = _head(connection)

@@ -86,7 +86,9 @@ def journal_verify(file: str | None, expected_head: str | None, anchored: bool) 
     uniqueness and (against a database) that stored balances equal the sums of postings.
     Prints every finding with its code; exit 1 on any finding.
     """
-    from jiaolong_ledger.audit.verify import HEAD_MISMATCH, verify_database, verify_file
+    from jiaolong_ledger.audit.report import HEAD_MISMATCH
+    from jiaolong_ledger.audit.verify import verify_file
+    from jiaolong_ledger.audit.verify_db import verify_database
 
     if file:
         report = verify_file(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from jiaolong_ledger.audit.verify import verify_database, verify_file
+from jiaolong_ledger.audit.verify import verify_file
+from jiaolong_ledger.audit.verify_db import verify_database
 from jiaolong_ledger.demo.run import DemoContext
 
 

@@ -27,7 +27,6 @@ from jiaolong_ledger.journal.entry import Entry, PostedEntry
 from jiaolong_ledger.journal.validation import RESERVED_KEY_PREFIXES
 
 AMOUNT_MINOR_MAX: Final = 2**63 - 1
-DEBIT_NORMAL: Final = frozenset({"asset", "expense"})
 RESOLUTION_STATES: Final = {
     "post_pending": "posted",
     "void_pending": "voided",
@@ -73,10 +72,6 @@ class ModelAccount:
             and self.debits_pending == 0
             and self.credits_pending == 0
         )
-
-    def posted_signed(self) -> int:
-        net = self.debits_posted - self.credits_posted
-        return net if self.kind in DEBIT_NORMAL else -net
 
 
 @dataclass(slots=True)
@@ -149,7 +144,16 @@ class LedgerModel:
     # -- accounts ------------------------------------------------------------------------
 
     def open_account(self, code: str, currency: str, kind: str, constraint: str | None) -> None:
-        if code in self.accounts:
+        """Opening an account again exactly as it stands (not closed) changes nothing."""
+        existing = self.accounts.get(code)
+        if existing is not None:
+            same = (existing.currency, existing.kind, existing.constraint) == (
+                currency,
+                kind,
+                constraint,
+            )
+            if same and existing.status != "closed":
+                return
             raise ModelRejection("ACCOUNT_EXISTS", account=code)
         self.accounts[code] = ModelAccount(code, currency, kind, constraint)
         self.seq += 1
