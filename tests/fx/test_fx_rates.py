@@ -11,7 +11,6 @@ from moneyed import Money
 
 from jiaolong_ledger import Ledger
 from jiaolong_ledger.errors import (
-    InvalidEntryError,
     InvalidInputError,
     InvalidRateError,
     RateNotFoundError,
@@ -177,7 +176,7 @@ def test_float_and_bad_inputs_are_refused_and_change_nothing(ledger: Ledger) -> 
         ledger.fx.set_rate("EUR", "CNY", "7.8", FIXING, "bank", bid="7.7")
     with pytest.raises(InvalidRateError):
         ledger.fx.set_rate("EUR", "CNY", "1." + "1" * 30, FIXING, "ECB")
-    with pytest.raises(InvalidEntryError):
+    with pytest.raises(InvalidInputError):  # naive: no UTC offset (SPEC §1 timestamps)
         ledger.fx.set_rate("EUR", "CNY", "7.8", datetime(2026, 11, 25, 13, 15), "ECB")
     with pytest.raises(InvalidInputError):
         ledger.fx.set_rate("EUR", "CNY", "7.8", FIXING, "")

@@ -192,11 +192,16 @@ def test_naive_or_inverted_instants_are_refused(day: Ledger) -> None:
         lambda: day.balance(CASH, as_of=naive),
         lambda: day.trial_balance(as_of=naive),
         lambda: day.statement(CASH, start=naive),
-        lambda: day.statement(CASH, start=at(5), end=at(1)),
+        lambda: day.statement(CASH, end=naive),
+        lambda: day.expire_pending(naive),
     ):
         with pytest.raises(LedgerError) as caught:
             call()
-        assert caught.value.code == "INVALID_ENTRY"
+        assert caught.value.code == "INVALID_INPUT"  # SPEC §1: a timestamp states its offset
+        assert "no UTC offset" in caught.value.message
+    with pytest.raises(LedgerError) as caught:
+        day.statement(CASH, start=at(5), end=at(1))
+    assert caught.value.code == "INVALID_ENTRY"
 
 
 def test_other_time_zones_mean_the_same_instant(day: Ledger) -> None:

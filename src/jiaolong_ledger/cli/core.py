@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final
 
 import click
 
 from jiaolong_ledger.accounts.model import CONSTRAINTS, KINDS
-from jiaolong_ledger.cli.common import TIMESTAMP, emit, json_option, read_jsonl, state, table
+from jiaolong_ledger.cli.common import (
+    TIMESTAMP,
+    emit,
+    json_option,
+    progress,
+    state,
+    table,
+)
 from jiaolong_ledger.errors import LedgerError
 from jiaolong_ledger.journal.entry import Entry
-from jiaolong_ledger.journal.jsonl import entry_from_line
+from jiaolong_ledger.journal.jsonl import CheckedEntries, line_of, name_line
+from jiaolong_ledger.journal.validation import BATCH_SIZE_MAX
+from jiaolong_ledger.unit_of_work import UnitOfWork
+
+POST_BATCH_SIZE: Final = 1_000
+"""Entries handed to the writer at a time by ``jiaolong post`` (all in one unit of work)."""
 
 
 @click.group()
@@ -57,13 +70,21 @@ def accounts() -> None:
 @click.option("--constraint", type=click.Choice(CONSTRAINTS), default=None)
 @json_option
 def accounts_open(code: str, currency: str, kind: str, constraint: str | None) -> None:
-    """Open account CODE (lowercase segments joined by ':')."""
-    account = (
-        state().ledger().open_account(code, currency=currency, kind=kind, constraint=constraint)
-    )
+    """Open account CODE (lowercase segments joined by ':').
+
+    Opening an account again exactly as it is (same currency, kind and constraint) changes
+    nothing and succeeds; an account of that code that differs is ACCOUNT_EXISTS.
+    """
+    with state().ledger().transaction() as tx:
+        head = tx.journal.head()
+        account = tx.open_account(code, currency=currency, kind=kind, constraint=constraint)
+        created = tx.journal.head() != head
+    what = f"{account.code} ({account.kind}, {account.currency})"
     emit(
-        account.to_dict(),
-        lambda: click.echo(f"opened {account.code} ({account.kind}, {account.currency})"),
+        {**account.to_dict(), "created": created},
+        lambda: click.echo(
+            f"opened {what}" if created else f"{what} already exists as asked; nothing changed"
+        ),
     )
 
 
@@ -126,47 +147,70 @@ def accounts_close(code: str) -> None:
 
 @click.command("post")
 @click.argument("file", type=click.Path(allow_dash=True))
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, BATCH_SIZE_MAX),
+    default=POST_BATCH_SIZE,
+    show_default=True,
+    help="Entries handed to the writer at a time (the file still commits as one).",
+)
 @json_option
-def post(file: str) -> None:
-    """Post entries from a JSON Lines FILE (SPEC §5 form, without seq/hash), atomically.
+def post(file: str, batch_size: int) -> None:
+    """Post entries from a JSON Lines FILE ('-': standard input), all or none.
 
-    A malformed line is reported with its number and nothing is posted.
+    One entry per line in the form of SPEC §5 without seq, recorded_at, prev_hash and hash:
+    key, postings (account, side, amount as a decimal string, currency) and optionally kind,
+    status (posted or pending), effective_at and expires_at (ISO 8601 with Z or an offset),
+    description, metadata. Every line is checked before anything is posted; a bad line is
+    reported with its number and nothing is posted. Entries already in the journal (the same
+    key and content) are counted as already present, so a file can be posted again safely.
     """
-    numbered = [(number, entry_from_line(obj, number)) for number, obj in read_jsonl(file)]
+    with CheckedEntries(file) as checked:
+        posted = _post_checked(checked, batch_size) if checked.count else (0, None)
+        count = checked.count
+    new, first_seq = posted
+    data = {
+        "posted": new,
+        "already_present": count - new,
+        "first_seq": first_seq,
+        "last_seq": None if first_seq is None else first_seq + new - 1,
+    }
+    emit(data, lambda: click.echo(f"{new} posted, {count - new} already present"))
+
+
+def _post_checked(checked: CheckedEntries, batch_size: int) -> tuple[int, int | None]:
+    """Post every entry in one unit of work, a batch at a time; returns how many were new and
+    the first new seq. New entries are exactly those that moved the journal's head."""
+    batches = checked.batches(batch_size)
+    with state().ledger().transaction() as tx:
+        before, _ = tx.journal.head()
+        for batch in progress(batches, checked.batch_count(batch_size), "posting"):
+            _post_batch(tx, batch)
+        after, _ = tx.journal.head()
+    return after - before, (before + 1 if after > before else None)
+
+
+def _post_batch(tx: UnitOfWork, batch: list[tuple[int, Entry]]) -> None:
     try:
-        posted = state().ledger().post_many([entry for _, entry in numbered])
+        tx.post_many([entry for _, entry in batch])
     except LedgerError as error:
-        _name_line(error, numbered)
+        line = line_of(error, batch)
+        if line is not None:
+            name_line(error, line)
         raise
-    emit(
-        {
-            "posted": len(posted),
-            "entries": [{"seq": e.seq, "key": e.key, "hash": e.hash} for e in posted],
-        },
-        lambda: click.echo(
-            f"posted {len(posted)} entries"
-            + (f" (seq {posted[0].seq}..{posted[-1].seq})" if posted else "")
-        ),
-    )
-
-
-def _name_line(error: LedgerError, numbered: list[tuple[int, Entry]]) -> None:
-    """Point a rejection of the batch at the line of the entry it names (by key)."""
-    key = error.details.get("key")
-    number = next((number for number, entry in numbered if entry.key == key), None)
-    if number is not None and "line" not in error.details:
-        error.details["line"] = number
-        error.message = f"line {number}: {error.message}"
 
 
 @click.command("balance")
 @click.argument("code")
-@click.option(
-    "--as-of", type=TIMESTAMP, default=None, help="Balance as of this instant (ISO 8601)."
-)
+@click.option("--as-of", type=TIMESTAMP, default=None, help="Balance as of this instant.")
 @json_option
 def balance(code: str, as_of: datetime | None) -> None:
-    """Balance of account CODE."""
+    """Balance of account CODE, now or --as-of an instant (by effective time).
+
+    \b
+    TIMESTAMP: ISO 8601 with Z or an offset (2026-11-30T09:00:00+08:00); a bare date
+    (2026-11-30) means 00:00 UTC of that day; a time without an offset is refused.
+    """
     data = state().ledger().balance(code, as_of=as_of).to_dict()
 
     def human() -> None:
@@ -184,10 +228,15 @@ def balance(code: str, as_of: datetime | None) -> None:
 
 
 @click.command("trial-balance")
-@click.option("--as-of", type=TIMESTAMP, default=None, help="As of this instant (ISO 8601).")
+@click.option("--as-of", type=TIMESTAMP, default=None, help="As of this instant.")
 @json_option
 def trial_balance(as_of: datetime | None) -> None:
-    """Every account's posted debits, credits and balance, with totals per currency."""
+    """Every account's posted debits, credits and balance, with totals per currency.
+
+    \b
+    TIMESTAMP: ISO 8601 with Z or an offset (2026-11-30T09:00:00+08:00); a bare date
+    (2026-11-30) means 00:00 UTC of that day; a time without an offset is refused.
+    """
     data = state().ledger().trial_balance(as_of=as_of).to_dict()
 
     def human() -> None:
@@ -208,11 +257,17 @@ def trial_balance(as_of: datetime | None) -> None:
 
 @click.command("statement")
 @click.argument("code")
-@click.option("--start", type=TIMESTAMP, default=None, help="From this instant (inclusive).")
-@click.option("--end", type=TIMESTAMP, default=None, help="To this instant (exclusive).")
+@click.option("--from", "--start", "start", type=TIMESTAMP, default=None, help="From (inclusive).")
+@click.option("--to", "--end", "end", type=TIMESTAMP, default=None, help="To (exclusive).")
 @json_option
 def statement(code: str, start: datetime | None, end: datetime | None) -> None:
-    """Posted movements of CODE with a running balance."""
+    """Posted movements of CODE with a running balance, by effective time in [--from, --to).
+
+    \b
+    TIMESTAMP: ISO 8601 with Z or an offset (2026-11-30T09:00:00+08:00); a bare date
+    (2026-11-30) means 00:00 UTC of that day, so --from 2026-11-30 --to 2026-12-01 is the
+    whole of 30 November (UTC); a time without an offset is refused.
+    """
     data = state().ledger().statement(code, start, end).to_dict()
 
     def human() -> None:

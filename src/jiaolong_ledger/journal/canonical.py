@@ -129,12 +129,6 @@ def seal_entry(entry: PostedEntry) -> tuple[str, str]:
     return digest, f'{{{head_text},"hash":"{digest}",{tail_text}}}'
 
 
-def hash_object(obj: dict[str, Any]) -> str:
-    """Hash of a §5 object (its ``hash`` member, if any, is left out)."""
-    body = {name: value for name, value in obj.items() if name != "hash"}
-    return chain_hash(obj["prev_hash"], canonical_bytes(body))
-
-
 def line_of(obj: dict[str, Any]) -> str:
     """The exported JSON Lines text of one object (canonical form, ``hash`` included)."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -10,6 +10,7 @@ from typing import Any, Final, Literal
 
 from moneyed import Money
 
+from jiaolong_ledger.errors import LimitExceededError
 from jiaolong_ledger.money import format_minor, minor_to_money
 
 Side = Literal["debit", "credit"]
@@ -41,6 +42,9 @@ TWO_PHASE_KINDS: Final = ("post_pending", "void_pending", "expire_pending")
 ENGINE_ONLY_KINDS: Final = (*TWO_PHASE_KINDS, "reversal", "pending")
 """Kinds that only the engine's own operations write (not accepted on a client ``Entry``)."""
 
+METADATA_DEPTH_MAX: Final = 16
+"""Deepest nesting of an entry's metadata: the object itself is level 1, ``{"a": {}}`` level 2."""
+
 
 @dataclass(frozen=True, slots=True)
 class Posting:
@@ -57,6 +61,43 @@ def debit(account: str, amount: Money) -> Posting:
 
 def credit(account: str, amount: Money) -> Posting:
     return Posting(account, "credit", amount)
+
+
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deeply mappings and lists nest in ``value`` (a flat mapping: 1, a scalar: 0).
+
+    Iterative, and it stops at the first level past ``limit``, so a value nested thousands of
+    levels deep (or one that contains itself) costs ``limit`` steps and no recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | Mapping):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return depth
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def metadata_too_deep() -> LimitExceededError:
+    return LimitExceededError(
+        f"metadata nests deeper than {METADATA_DEPTH_MAX} levels",
+        field="metadata",
+        limit="metadata_depth_max",
+        limit_value=METADATA_DEPTH_MAX,
+    )
+
+
+def check_metadata_depth(metadata: Any) -> None:
+    """``LIMIT_EXCEEDED`` when ``metadata`` nests deeper than :data:`METADATA_DEPTH_MAX`."""
+    if nesting_depth(metadata, METADATA_DEPTH_MAX) > METADATA_DEPTH_MAX:
+        raise metadata_too_deep()
 
 
 def _freeze(value: Any) -> Any:
@@ -80,7 +121,13 @@ def thaw(value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """A journal entry as a client asks for it. ``pending=True`` makes it two-phase."""
+    """A journal entry as a client asks for it. ``pending=True`` makes it two-phase.
+
+    Construction only freezes the value (metadata becomes read-only); every rule is checked by
+    the passes in :mod:`.validation` before anything is written. The one exception is metadata
+    nested deeper than :data:`METADATA_DEPTH_MAX`, refused here (``LIMIT_EXCEEDED``) because
+    freezing it would recurse that deep.
+    """
 
     key: str
     postings: Sequence[Posting]
@@ -93,6 +140,8 @@ class Entry:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "postings", tuple(self.postings))
+        if not (type(self.metadata) is dict and not self.metadata):  # the common case: {}
+            check_metadata_depth(self.metadata)
         object.__setattr__(self, "metadata", _freeze(self.metadata))
 
 

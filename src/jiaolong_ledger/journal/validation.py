@@ -23,18 +23,30 @@ from jiaolong_ledger.errors import (
     AccountNotFoundError,
     CurrencyMismatchError,
     InvalidEntryError,
+    InvalidInputError,
     LedgerError,
     LimitExceededError,
     TooFewPostingsError,
     UnbalancedEntryError,
 )
-from jiaolong_ledger.journal.entry import ENGINE_ONLY_KINDS, ENTRY_KINDS, Entry
+from jiaolong_ledger.intake import INTEGER_DIGITS_MAX, require_aware
+from jiaolong_ledger.journal.entry import (
+    ENGINE_ONLY_KINDS,
+    ENTRY_KINDS,
+    METADATA_DEPTH_MAX,
+    Entry,
+    metadata_too_deep,
+    thaw,
+)
 from jiaolong_ledger.limits import KEY_LENGTH_MAX
 from jiaolong_ledger.money import format_minor, positive_minor
 
 POSTINGS_PER_ENTRY_MAX: Final = 256
 DESCRIPTION_LENGTH_MAX: Final = 1_000
 METADATA_BYTES_MAX: Final = 16_384
+"""Largest metadata object, as compact UTF-8 JSON. (Its nesting: ``METADATA_DEPTH_MAX``.)"""
+METADATA_INTEGER_MAX: Final = 10**INTEGER_DIGITS_MAX
+"""Integers in metadata stay below this in magnitude (the intake's digit limit)."""
 BATCH_SIZE_MAX: Final = 100_000
 RESERVED_KEY_PREFIXES: Final = (
     "expire_pending:",
@@ -110,6 +122,13 @@ def _check_key(entry: Entry) -> Problems:
 def _check_kind(entry: Entry) -> Problems:
     if entry.pending and entry.kind not in ("transfer", "pending"):
         return [InvalidEntryError("a pending entry has kind 'pending'", kind=entry.kind)]
+    if not entry.pending and entry.kind == "pending":
+        return [
+            InvalidEntryError(
+                "kind 'pending' is for pending entries (pending=True, status 'pending')",
+                kind=entry.kind,
+            )
+        ]
     if entry.kind not in ENTRY_KINDS or (
         entry.kind in ENGINE_ONLY_KINDS and entry.kind != "pending"
     ):
@@ -119,9 +138,27 @@ def _check_kind(entry: Entry) -> Problems:
     return []
 
 
+def encodable(text: str) -> bool:
+    """``text`` can be stored: it encodes as UTF-8 (no lone surrogate such as ``\\ud800``)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _not_encodable(field: str) -> InvalidEntryError:
+    return InvalidEntryError(
+        f"{field} holds a lone surrogate (\\ud800-\\udfff) and cannot be encoded as UTF-8",
+        field=field,
+    )
+
+
 def _check_text(entry: Entry) -> Problems:
     if not isinstance(entry.description, str):
-        return [InvalidEntryError("description must be a string")]
+        return [InvalidEntryError("description must be a string", field="description")]
     if len(entry.description) > DESCRIPTION_LENGTH_MAX:
         return [
             LimitExceededError(
@@ -130,31 +167,86 @@ def _check_text(entry: Entry) -> Problems:
                 limit_value=DESCRIPTION_LENGTH_MAX,
             )
         ]
+    if not encodable(entry.description):
+        return [_not_encodable("description")]
     return []
 
 
-def _no_float(value: Any) -> bool:
-    if isinstance(value, float):
-        return False
-    if isinstance(value, Mapping):
-        return all(isinstance(k, str) and _no_float(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return all(_no_float(v) for v in value)
-    return value is None or isinstance(value, str | int | bool)
+def _check_posting_accounts(entry: Entry) -> Problems:
+    """Account codes are looked up as text: they must be strings the database can encode."""
+    problems: Problems = []
+    for index, posting in enumerate(entry.postings):
+        field = f"postings[{index}].account"
+        if not isinstance(posting.account, str):
+            problems.append(InvalidEntryError(f"{field} must be a string", field=field))
+        elif not encodable(posting.account):
+            problems.append(_not_encodable(field))
+    return problems
+
+
+_METADATA_TYPES: Final = (
+    "metadata must be a JSON object of strings, integers, booleans, null, lists and objects "
+    "(no floats: write decimals as strings)"
+)
+
+
+def _metadata_value_problem(value: Any) -> LedgerError | None:
+    """The problem with one metadata value other than a container, if any."""
+    if isinstance(value, str):
+        return None if encodable(value) else _not_encodable("metadata")
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if -METADATA_INTEGER_MAX < value < METADATA_INTEGER_MAX:
+            return None
+        return LimitExceededError(
+            f"an integer in metadata has more than {INTEGER_DIGITS_MAX} digits",
+            field="metadata",
+            limit="integer_digits_max",
+            limit_value=INTEGER_DIGITS_MAX,
+        )
+    return InvalidEntryError(_METADATA_TYPES, field="metadata", type=type(value).__name__)
+
+
+def _metadata_key_problem(key: object) -> LedgerError:
+    if isinstance(key, str):
+        return _not_encodable("metadata")
+    return InvalidEntryError(
+        "metadata keys must be strings", field="metadata", key_type=type(key).__name__
+    )
+
+
+def _walk_metadata(metadata: Mapping[str, Any]) -> LedgerError | None:
+    """The first problem in ``metadata``, found without recursion (depth is bounded here)."""
+    stack: list[tuple[Any, int]] = [(metadata, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping | list | tuple):
+            if depth > METADATA_DEPTH_MAX:
+                return metadata_too_deep()
+            if isinstance(item, Mapping):
+                for key, value in item.items():
+                    if not isinstance(key, str) or not encodable(key):
+                        return _metadata_key_problem(key)
+                    stack.append((value, depth + 1))
+            else:
+                stack.extend((value, depth + 1) for value in item)
+            continue
+        problem = _metadata_value_problem(item)
+        if problem is not None:
+            return problem
+    return None
 
 
 def _check_metadata(entry: Entry) -> Problems:
-    from jiaolong_ledger.journal.entry import thaw
-
     if type(entry.metadata) is MappingProxyType and not entry.metadata:
         return []  # the common case, without the ABC isinstance check
-    if not isinstance(entry.metadata, Mapping) or not _no_float(entry.metadata):
-        return [
-            InvalidEntryError(
-                "metadata must be a JSON object of strings, integers, booleans, null, lists and "
-                "objects (no floats: write decimals as strings)"
-            )
-        ]
+    if not isinstance(entry.metadata, Mapping):
+        return [InvalidEntryError(_METADATA_TYPES, field="metadata")]
+    problem = _walk_metadata(entry.metadata)
+    if problem is not None:
+        return [problem]
+    # Safe to serialise: the walk bounded the depth, the integers, and every string encodes.
     size = len(json.dumps(thaw(entry.metadata), ensure_ascii=False).encode())
     if size > METADATA_BYTES_MAX:
         return [
@@ -168,10 +260,21 @@ def _check_metadata(entry: Entry) -> Problems:
 
 
 def check_timestamp(value: datetime | None, field: str) -> Problems:
+    """An instant handed to the API: ``None`` or an aware ``datetime`` (the intake's rule);
+    a naive one, or anything else, is ``INVALID_INPUT``."""
     if value is None:
         return []
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        return [InvalidEntryError(f"{field} must be a timezone-aware datetime", field=field)]
+    if not isinstance(value, datetime):
+        return [
+            InvalidInputError(
+                f"{field} must be a timezone-aware datetime, not {type(value).__name__}",
+                field=field,
+            )
+        ]
+    try:
+        require_aware(value, field)
+    except InvalidInputError as error:
+        return [error]
     return []
 
 
@@ -274,6 +377,7 @@ ENTRY_PASSES: Final[tuple[Callable[[Entry], Problems], ...]] = (
     _check_metadata,
     _check_timestamps,
     _check_posting_count,
+    _check_posting_accounts,
 )
 
 

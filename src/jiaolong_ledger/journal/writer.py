@@ -159,6 +159,28 @@ class _Rows:
             connection.execute(pending_entries.insert(), self.pending)
 
 
+def _same_account(
+    snap: AccountSnapshot, currency: str, kind: str, constraint: str | None
+) -> AccountSnapshot:
+    """``snap`` when it is the account asked for (a repeated open); else ``ACCOUNT_EXISTS``."""
+    if (snap.currency, snap.kind, snap.constraint) == (currency, kind, constraint):
+        if snap.status != AccountStatus.CLOSED.value:
+            return snap
+        reason = "it is closed (permanently)"
+    else:
+        reason = (
+            f"it holds {snap.currency} as {snap.kind} with constraint {snap.constraint or 'none'}"
+        )
+    raise AccountExistsError(
+        f"account {snap.code!r} already exists and cannot be opened as asked: {reason}",
+        account=snap.code,
+        currency=snap.currency,
+        kind=snap.kind,
+        constraint=snap.constraint,
+        status=snap.status,
+    )
+
+
 class Transaction:
     """One write transaction on the ledger. Obtain it from ``Ledger.transaction()``."""
 
@@ -214,12 +236,16 @@ class Transaction:
     def open_account(
         self, code: str, currency: str, kind: str, constraint: str | None = None
     ) -> AccountSnapshot:
+        """Open ``code``. Opening it again exactly as it stands (same currency, kind and
+        constraint; not closed) writes nothing and returns it; any other reopening is
+        ``ACCOUNT_EXISTS``, naming what the account is."""
         check_account_code(code)
         check_currency(currency)
         check_kind(kind)
         check_constraint(constraint)
-        if code in self.lock_accounts([code]):
-            raise AccountExistsError(f"account {code!r} already exists", account=code)
+        existing = self.lock_accounts([code]).get(code)
+        if existing is not None:
+            return _same_account(existing.snapshot, currency, kind, constraint)
         now = self.clock()
         account_id = self.connection.execute(
             accounts.insert().returning(accounts.c.id),
