@@ -5,7 +5,7 @@
 
 Set-up, outside the clock: a fresh database (SQLite file in a temporary directory; PostgreSQL in
 a new schema), participants registered, every participant funded in every currency, and the
-obligations bulk-loaded straight into ``clearing_obligations`` (``executemany`` on SQLite,
+obligations bulk-loaded straight into ``jl_clearing_obligations`` (``executemany`` on SQLite,
 ``COPY`` on PostgreSQL) in one open cycle, then cut off. Seeded random payer, payee, currency and
 amount (1.00-10,000.00).
 
@@ -37,6 +37,7 @@ from moneyed import Money
 from jiaolong_ledger import Entry, Ledger, credit, debit
 from jiaolong_ledger.clearing import participants as participant_rows
 from jiaolong_ledger.clearing.model import Participant
+from jiaolong_ledger.clearing.tables import clearing_obligations
 
 CURRENCIES = ("EUR", "CNY", "KZT", "LAK", "RUB")
 SEED = 20261126
@@ -114,15 +115,16 @@ def _load(ledger: Ledger, count: int, ids: list[int], cycle_id: int) -> float:
         if connection.dialect.name == "postgresql":
             cursor = raw.cursor()
             with cursor.copy(
-                f"COPY clearing_obligations ({', '.join(COLUMNS)}) FROM STDIN"
+                f"COPY {clearing_obligations.name} ({', '.join(COLUMNS)}) FROM STDIN"
             ) as copy:
                 for chunk in _rows(count, ids, cycle_id):
                     for row in chunk:
                         copy.write_row(row)
         else:
             placeholders = ", ".join("?" for _ in COLUMNS)
+            columns = ", ".join(COLUMNS)
             statement = (
-                f"INSERT INTO clearing_obligations ({', '.join(COLUMNS)}) VALUES ({placeholders})"
+                f"INSERT INTO {clearing_obligations.name} ({columns}) VALUES ({placeholders})"
             )
             cursor = raw.cursor()
             for chunk in _rows(count, ids, cycle_id):
@@ -131,7 +133,7 @@ def _load(ledger: Ledger, count: int, ids: list[int], cycle_id: int) -> float:
                 )
     if ledger.engine.dialect.name == "postgresql":
         with ledger.engine.connect() as connection:
-            connection.exec_driver_sql("ANALYZE clearing_obligations")
+            connection.exec_driver_sql(f"ANALYZE {clearing_obligations.name}")
             connection.commit()
     return time.perf_counter() - started
 

@@ -20,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_netting
 import bench_posting
+import bench_unwind
 import bench_verify
 from common import Result, print_table
 
@@ -48,6 +49,7 @@ def main() -> None:
     results = bench_posting.run(50_000 // scale, 3_000 // scale, args.postgres)
     results += bench_netting.run(1_000_000 // scale, 1_000, args.postgres, 3)
     results += bench_verify.run(1_000_000 // scale, 100_000 // scale, args.postgres)
+    results += bench_unwind.run(200 // scale, 1_000 // scale, 100_000 // scale, 0.05, args.postgres)
     results.append(bench_demo())
     print_table(results)
 

@@ -24,7 +24,7 @@ from jiaolong_ledger.errors import InvalidEventError
 ALL_EIGHT = [
     (order_placed(), OrderPlaced),
     ({"type": "OrderCancelled", "order_id": "ORD-7", "reason": "x"}, OrderCancelled),
-    ({"type": "EscrowFunded", "order_id": "ORD-7", "amount": 5, "currency": "EUR"}, EscrowFunded),
+    ({"type": "EscrowFunded", "order_id": "ORD-7", "amount": "5", "currency": "EUR"}, EscrowFunded),
     ({"type": "MilestoneReached", "order_id": "ORD-7", "milestone": "arrived"}, MilestoneReached),
     ({"type": "DisputeOpened", "order_id": "ORD-7", "dispute_id": "D-1"}, DisputeOpened),
     (

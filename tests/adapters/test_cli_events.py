@@ -76,26 +76,35 @@ def test_ingest_json_summary(prepared: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("bad_line", "field"),
+    ("bad_line", "code", "field"),
     [
         (
             '{"type": "EscrowFunded", "order_id": "ORD-7", "amount": 1200.0, "currency": "EUR"}',
+            "INVALID_EVENT",
             "amount",
         ),
-        ('{"type": "MilestoneReached", "shipment_id": "X8001", "milestone": "departed",', None),
-        ('{"type": "MilestoneReached", "shipment_id": "X8001", "milestone": "sunk"}', "milestone"),
-        ('["not", "an", "object"]', None),
+        (
+            '{"type": "MilestoneReached", "shipment_id": "X8001", "milestone": "departed",',
+            "INVALID_INPUT",
+            None,
+        ),
+        (
+            '{"type": "MilestoneReached", "shipment_id": "X8001", "milestone": "sunk"}',
+            "INVALID_EVENT",
+            "milestone",
+        ),
+        ('["not", "an", "object"]', "INVALID_INPUT", None),
     ],
 )
-def test_malformed_line_is_invalid_event_with_its_line_and_nothing_changes(
-    prepared: str, tmp_path: Path, bad_line: str, field: str | None
+def test_malformed_line_is_refused_with_its_line_and_nothing_changes(
+    prepared: str, tmp_path: Path, bad_line: str, code: str, field: str | None
 ) -> None:
     lines: list[Any] = [*journey()[:2], bad_line, *journey()[2:]]
     path = write_jsonl(tmp_path / "events.jsonl", lines)
     before = journal_size(prepared)
     result = run(prepared, "events", "ingest", path)
     assert result.exit_code == 2
-    assert "error: INVALID_EVENT: line 3:" in result.output
+    assert f"error: {code}: line 3:" in result.output
     if field:
         assert repr(field) in result.output
     assert journal_size(prepared) == before

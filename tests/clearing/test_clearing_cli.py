@@ -68,7 +68,7 @@ def test_cut_off_run_end_to_end(registered: str, tmp_path: Path) -> None:
 
     with Ledger.connect(db) as ledger:
         trial = ledger.trial_balance()
-    dry = run(db, "clearing", "settle", "1", "--dry-run", "--json")
+    dry = run(db, "clearing", "settle", "1", "--dry-run", "--unwind", "participants", "--json")
     assert dry.exit_code == 0
     preview = json.loads(dry.stdout)  # no progress bar noise on a pipe
     with Ledger.connect(db) as ledger:
@@ -78,8 +78,18 @@ def test_cut_off_run_end_to_end(registered: str, tmp_path: Path) -> None:
 
     report_file = tmp_path / "report.json"
     iso_dir = tmp_path / "iso"
+    iso_dir.mkdir()
     settled = run(
-        db, "clearing", "settle", "1", "--iso20022", str(iso_dir), "--report", str(report_file)
+        db,
+        "clearing",
+        "settle",
+        "1",
+        "--unwind",
+        "participants",
+        "--iso20022",
+        str(iso_dir),
+        "--report",
+        str(report_file),
     )
     assert settled.exit_code == 0, settled.output
     assert "settlement instructions (1)" in settled.stdout

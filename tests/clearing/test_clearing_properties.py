@@ -1,4 +1,5 @@
-"""Property tests of netting, unwind and settlement on the real ledger (SQLite and PostgreSQL).
+"""Property tests of netting, the participant unwind and settlement on the real ledger (SQLite
+and PostgreSQL); the obligation unwind's own are in ``test_clearing_unwind_properties``.
 
 One ledger per test; each example uses fresh participant names and its own cycle (a cut-off
 first freezes whatever an earlier example left open), so examples cannot see each other.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+import pytest
 from clearing_helpers import fund
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -103,7 +105,7 @@ def test_settlement_invariants(ledger: Ledger, scenario: Scenario) -> None:
     available_before = {code: _available(ledger, code) for code in codes}
     frozen = ledger.clearing.cycle(cycle_id).obligations
 
-    report = ledger.clearing.settle(cycle_id)
+    report = ledger.clearing.settle(cycle_id, unwind="participants")
 
     excluded = set(report.excluded)
     nets = {(p.participant, p.currency): p.net_minor for p in report.positions}
@@ -154,20 +156,25 @@ def test_settlement_invariants(ledger: Ledger, scenario: Scenario) -> None:
         assert summary.instruction_count <= max(len(in_currency) - 1, 0)
 
 
+@pytest.mark.parametrize("unwind", ["obligations", "participants"])
 @settings(
-    max_examples=25,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(scenarios())
-def test_dry_run_equals_settlement_and_writes_nothing(ledger: Ledger, scenario: Scenario) -> None:
+def test_dry_run_equals_settlement_and_writes_nothing(
+    ledger: Ledger, unwind: str, scenario: Scenario
+) -> None:
     _, cycle_id = _prepare(ledger, scenario)
     trial = ledger.trial_balance()
-    preview = ledger.clearing.settle(cycle_id, dry_run=True)
+    preview = ledger.clearing.settle(cycle_id, dry_run=True, unwind=unwind)
     assert ledger.trial_balance() == trial
-    settled = ledger.clearing.settle(cycle_id)
+    settled = ledger.clearing.settle(cycle_id, unwind=unwind)
     assert preview.positions == settled.positions
     assert preview.exclusions == settled.exclusions
     assert preview.instructions == settled.instructions
     assert preview.currencies == settled.currencies
     assert preview.obligations_carried == settled.obligations_carried
+    assert preview.deferred == settled.deferred and preview.rounds == settled.rounds
+    assert preview.settled_value == settled.settled_value

@@ -15,7 +15,6 @@ from jiaolong_ledger.errors import (
     CurrencyMismatchError,
     CycleNotFoundError,
     IdempotencyConflictError,
-    InvalidEntryError,
     InvalidInputError,
     ParticipantNotFoundError,
 )
@@ -157,7 +156,7 @@ def test_cutoff_time_rules(two: Ledger) -> None:
     assert first.cutoff_at is not None
     with pytest.raises(InvalidInputError):
         clearing.cutoff(at=first.cutoff_at - timedelta(seconds=1))
-    with pytest.raises(InvalidEntryError):
+    with pytest.raises(InvalidInputError):  # the one timestamp rule: an offset is required
         clearing.cutoff(at=datetime(2026, 1, 1))  # naive
 
 

@@ -1,5 +1,8 @@
 """Worked examples, checked by hand: 4 participants (+ the platform), 2 currencies, one short.
 
+These settle with ``unwind="participants"`` (the whole-participant exclusion, computed below);
+the same day under the default obligation unwind is in ``test_clearing_unwind_settlement``.
+
 Participants and opening funds (settlement accounts participant:<name>:cash:<CCY>):
     aurora    (DE, settles EUR)  EUR 1,000.00
     brocade   (CN, settles CNY)  EUR   100.00, CNY 10,000.00
@@ -123,7 +126,7 @@ def _check_report(report: object) -> None:
 
 def test_worked_example_settles_as_computed_by_hand(ledger: Ledger, funded: Fund) -> None:
     cycle_id = _setup_cycle_one(ledger, funded)
-    report = ledger.clearing.settle(cycle_id)
+    report = ledger.clearing.settle(cycle_id, unwind="participants")
     _check_report(report)
     assert report.status == "settled" and not report.dry_run
     assert report.obligations_carried == 3 and report.carried_to_cycle == cycle_id + 1
@@ -149,7 +152,7 @@ def test_worked_example_settles_as_computed_by_hand(ledger: Ledger, funded: Fund
 def test_dry_run_reports_the_same_and_posts_nothing(ledger: Ledger, funded: Fund) -> None:
     cycle_id = _setup_cycle_one(ledger, funded)
     trial_before = ledger.trial_balance()
-    report = ledger.clearing.settle(cycle_id, dry_run=True)
+    report = ledger.clearing.settle(cycle_id, dry_run=True, unwind="participants")
     _check_report(report)
     assert report.dry_run and report.status == "dry-run" and report.entry_keys == ()
     assert report.obligations_carried == 3
@@ -157,7 +160,7 @@ def test_dry_run_reports_the_same_and_posts_nothing(ledger: Ledger, funded: Fund
     assert ledger.clearing.cycle(cycle_id).status == "frozen"
     assert len(ledger.clearing.obligations(cycle_id)) == 10
     # Settling for real afterwards gives the same figures.
-    _check_report(ledger.clearing.settle(cycle_id))
+    _check_report(ledger.clearing.settle(cycle_id, unwind="participants"))
 
 
 def test_rerun_is_refused_and_changes_nothing(ledger: Ledger, funded: Fund) -> None:
@@ -179,7 +182,7 @@ def test_carried_obligations_settle_next_cycle_once_funded(ledger: Ledger, funde
     crafts -270, aurora +150, brocade +120. crafts tops up 70.00 -> available 270.00: exact fit.
     """
     cycle_id = _setup_cycle_one(ledger, funded)
-    ledger.clearing.settle(cycle_id)
+    ledger.clearing.settle(cycle_id, unwind="participants")
     funded("crafts", "EUR", "70.00")
     second = ledger.clearing.cutoff()
     assert second.id == cycle_id + 1 and second.obligations == 3
@@ -208,7 +211,7 @@ def test_unwind_excludes_one_at_a_time(ledger: Ledger, funded: Fund) -> None:
     clearing.submit("a", "c", Money("500.00", "EUR"), "x1")
     clearing.submit("b", "a", Money("300.00", "EUR"), "x2")
     clearing.submit("c", "b", Money("100.00", "EUR"), "x3")
-    report = clearing.settle(clearing.cutoff().id)
+    report = clearing.settle(clearing.cutoff().id, unwind="participants")
     assert report.excluded == ("a",) and report.rounds == 2
     assert report.instructions == (Instruction("c", "b", "EUR", 10000),)
     assert posted(ledger, "b", "EUR") == 20000
@@ -232,7 +235,7 @@ def test_unwind_repeats_until_every_payer_can_fund(ledger: Ledger, funded: Fund)
     clearing.submit("d", "f", Money("200.00", "EUR"), "y2")
     clearing.submit("f", "g", Money("10.00", "EUR"), "y3")
     cycle_id = clearing.cutoff().id
-    report = clearing.settle(cycle_id)
+    report = clearing.settle(cycle_id, unwind="participants")
     assert report.excluded == ("e", "d") and report.rounds == 3
     assert [e.round for e in report.exclusions] == [1, 2]
     assert report.exclusions[1].required_minor == 20000
@@ -262,7 +265,10 @@ def test_pending_debits_reduce_what_a_payer_can_fund(ledger: Ledger, funded: Fun
         )
     )
     clearing.submit("p", "q", Money("50.00", "EUR"), "z1")
-    report = clearing.settle(clearing.cutoff().id)
+    cycle_id = clearing.cutoff().id
+    deferred = clearing.settle(cycle_id, dry_run=True)  # the default unwind defers z1 alone
+    assert [(d.reference, d.reason) for d in deferred.deferred] == [("z1", "shortfall")]
+    report = clearing.settle(cycle_id, unwind="participants")
     assert report.excluded == ("p",)
     assert report.exclusions[0].available_minor == 4000
 

@@ -188,18 +188,29 @@ def test_idempotency_conflict(books: Ledger, db_url: str, tmp_path: Path) -> Non
     first = jsonl(tmp_path / "a.jsonl", entry("pay/1", CASH, SELLER, "1.00"))
     assert run(db_url, "post", first).exit_code == 0
     again = run(db_url, "--json", "post", first)
-    assert again.exit_code == 0 and json.loads(again.stdout)["posted"] == 1
+    assert again.exit_code == 0
+    assert (json.loads(again.stdout)["posted"], json.loads(again.stdout)["already_present"]) == (
+        0,
+        1,
+    )
     other = jsonl(tmp_path / "b.jsonl", entry("pay/1", CASH, SELLER, "2.00"))
     rejected(books, db_url, "IDEMPOTENCY_CONFLICT", 1, "post", other)
 
 
 def test_storage_unavailable(tmp_path: Path) -> None:
     unreachable = "postgresql+psycopg://postgres:secret@127.0.0.1:1/none?connect_timeout=2"
-    for url in (unreachable, f"sqlite:///{tmp_path}/missing-directory/ledger.db"):
-        result = run(url, "balance", CASH)
-        assert_error(result, "STORAGE_UNAVAILABLE", 1)
-        assert "secret" not in result.output
+    result = run(unreachable, "balance", CASH)
+    assert_error(result, "STORAGE_UNAVAILABLE", 1)
+    assert "secret" not in result.output
     assert_error(run(unreachable, "db", "current"), "STORAGE_UNAVAILABLE", 1)
+    # A write command creates its SQLite file, but not the folder it would live in.
+    opening = ("accounts", "open", CASH, "--currency", "EUR", "--kind", "asset")
+    assert_error(
+        run(f"sqlite:///{tmp_path}/missing-directory/ledger.db", *opening),
+        "STORAGE_UNAVAILABLE",
+        1,
+    )
+    assert not (tmp_path / "missing-directory").exists()
 
 
 # -- malformed JSON Lines -----------------------------------------------------------------
@@ -210,18 +221,27 @@ def test_storage_unavailable(tmp_path: Path) -> None:
     [
         ('{"key": "pay/3", "postings": [', "INVALID_INPUT", "malformed JSON"),
         ('["not", "an", "object"]', "INVALID_INPUT", "expected a JSON object"),
-        ('{"key": "pay/3", "postings": [], "colour": "red"}', "INVALID_ENTRY", "colour"),
-        ('{"postings": []}', "INVALID_ENTRY", "key"),
+        ('{"key": "pay/3", "postings": [], "colour": "red"}', "INVALID_INPUT", "colour"),
+        ('{"postings": []}', "INVALID_INPUT", "key"),
         (
             json.dumps(entry("pay/3", CASH, SELLER, 1.5)),
-            "INVALID_ENTRY",
+            "INVALID_INPUT",
             "never a JSON float",
         ),
         (
             json.dumps({**entry("pay/3", CASH, SELLER, "1"), "effective_at": "yesterday"}),
-            "INVALID_ENTRY",
+            "INVALID_INPUT",
             "effective_at",
         ),
+        (
+            json.dumps({**entry("pay/3", CASH, SELLER, "1"), "effective_at": "2026-11-30T09:00"}),
+            "INVALID_INPUT",
+            "no UTC offset",
+        ),
+        ('{"key": "pay/3", "key": "pay/5", "postings": []}', "INVALID_INPUT", "twice"),
+        ('{"key": "pay/3\\ud800", "postings": []}', "INVALID_INPUT", "surrogate"),
+        ("[" * 2_000 + "]" * 2_000, "INVALID_INPUT", "nested deeper"),
+        ('{"key": ' + "9" * 5_000 + "}", "INVALID_INPUT", "digits"),
     ],
 )
 def test_malformed_jsonl_names_the_line_and_posts_nothing(

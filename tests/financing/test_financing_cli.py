@@ -65,6 +65,7 @@ def test_a_facility_life_through_the_cli(db_url: str) -> None:
 
 
 def test_cli_input_errors(db_url: str) -> None:
+    Ledger.connect(db_url).close()  # read-only commands refuse a database that does not exist
     missing = run(db_url, "financing", "show", "nope")
     assert missing.exit_code == 1 and "error: FACILITY_NOT_FOUND:" in missing.output
     bad_rate = run(

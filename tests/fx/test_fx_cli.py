@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from fx_helpers import open_cash
+from fx_helpers import count_rates, open_cash
 
 from jiaolong_ledger import Ledger
 from jiaolong_ledger.cli.main import cli
@@ -132,3 +132,42 @@ def test_set_rate_exchange_and_revalue(db_url: str, ecb_file: Path) -> None:
     assert "unrealised" in revalued.output
     verify = run(db_url, "journal", "verify")
     assert verify.exit_code == 0, verify.output
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (ECB_FILE.encode() + b"2026-11-23," + b"9" * 5_000 + b",1,1,1,1,1,\n", "line 4: a field"),
+        (ECB_FILE.encode() + b"2026-11-23,1.08\xff,1,1,1,1,1,\n", "line 4: not UTF-8"),
+        (b"\xef\xbb\xbfDate,USD,\n2026-11-23,1.08,\n\xc3", "line 3: not UTF-8"),
+    ],
+)
+def test_a_hostile_file_is_invalid_input_and_stores_nothing(
+    db_url: str, tmp_path: Path, content: bytes, fragment: str
+) -> None:
+    hostile = tmp_path / "hostile.csv"
+    hostile.write_bytes(content)
+    result = CliRunner().invoke(cli, ["--db", db_url, "fx", "import-ecb", str(hostile)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: INVALID_INPUT: {fragment}"), result.stderr
+    assert "Traceback" not in result.output
+    with Ledger.connect(db_url) as ledger:
+        assert count_rates(ledger) == 0
+
+
+@pytest.mark.parametrize("name", ["missing.csv", "."])
+def test_a_missing_file_or_a_directory_is_invalid_input(
+    db_url: str, tmp_path: Path, name: str
+) -> None:
+    result = CliRunner().invoke(cli, ["--db", db_url, "fx", "import-ecb", str(tmp_path / name)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: INVALID_INPUT: ECB file "), result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_import_from_standard_input(db_url: str) -> None:
+    result = CliRunner().invoke(
+        cli, ["--db", db_url, "fx", "import-ecb", "-", "--json"], input=ECB_FILE
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rates_stored"] == 8

@@ -147,3 +147,51 @@ def test_a_changed_rate_on_reimport_is_refused_and_nothing_new_lands(
 def test_a_missing_file_is_an_input_error(ledger: Ledger, tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError):
         ledger.fx.import_ecb(tmp_path / "nope.csv")
+
+
+# -- the intake layer: hostile files are INVALID_INPUT naming the line, nothing stored ---------
+
+GOOD_START = b"Date,USD,JPY,\n2026-11-25,1.0812,162.45,\n"
+
+
+@pytest.mark.parametrize(
+    ("label", "bad_line", "fragment"),
+    [
+        ("a field over the CSV limit", b"2026-11-24," + b"1" * 5_000 + b",162.45,\n", "field"),
+        ("a byte that is not UTF-8", b"2026-11-24,1.08\xff,162.45,\n", "not UTF-8"),
+        ("a lone surrogate, encoded", b"2026-11-24,1.08\xed\xa0\x80,162.45,\n", "not UTF-8"),
+        ("an unterminated quote", b'2026-11-24,"1.08,162.45,\n', "malformed CSV"),
+        ("a NUL byte", b"2026-11-24,1.08\x00,162.45,\n", "line 3"),
+    ],
+)
+def test_a_hostile_line_is_invalid_input_naming_it(
+    ledger: Ledger, tmp_path: Path, label: str, bad_line: bytes, fragment: str
+) -> None:
+    path = tmp_path / "hostile.csv"
+    path.write_bytes(GOOD_START + bad_line + b"2026-11-21,1.07,160.1,\n")
+    with pytest.raises((InvalidInputError, InvalidRateError)) as raised:
+        ledger.fx.import_ecb(path)
+    assert raised.value.message.startswith("line 3: "), (label, raised.value.message)
+    assert fragment in raised.value.message, label
+    assert raised.value.exit_code == 2
+    assert count_rates(ledger) == 0
+
+
+def test_a_directory_is_an_input_error(ledger: Ledger, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError) as raised:
+        ledger.fx.import_ecb(tmp_path)
+    assert "not a regular file" in raised.value.message
+    assert count_rates(ledger) == 0
+
+
+def test_a_file_with_more_rates_than_the_limit_is_refused(
+    ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jiaolong_ledger.fx import ecb
+
+    monkeypatch.setattr(ecb, "ECB_QUOTES_MAX", 5)
+    with pytest.raises(InvalidInputError) as raised:
+        ledger.fx.import_ecb(write(tmp_path, HISTORY))
+    assert raised.value.details["limit"] == "ecb_quotes_max"
+    assert raised.value.message.startswith("line 3: ")  # lines 2 and 3 hold 5 rates each
+    assert count_rates(ledger) == 0

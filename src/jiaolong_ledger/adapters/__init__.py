@@ -11,6 +11,14 @@ opened beforehand, under a reference derived from the event's content.
 
 Every rule lives in the books; this module only turns fields into arguments.
 
+Replays: every event is idempotent on its own identity, so a stream applied again (a file run
+again after an interruption) finishes the work and changes nothing already done. An order is
+its ``order_id`` (placed again with other terms: ``IDEMPOTENCY_CONFLICT``); funding, a
+milestone, a cancellation are steps of their order, done once; a dispute is its order's (and
+``dispute_id``'s), a resolution other than the recorded one is ``ESCROW_CLOSED``; a deferred-net
+order is its obligations' references ``order:<id>``; a financing event is its content (the
+reference derived from it), so the same event books once.
+
 ``ingest_many(units, events)`` validates the whole batch, then applies it in ONE unit of work
 (all or none), which is also much faster than one commit per event.
 """

@@ -1,10 +1,13 @@
-"""The eight intake events of SPEC §2 as frozen pydantic models with a ``type`` discriminator.
+"""The eight intake events of SPEC §2 as frozen, strict pydantic models with a ``type``
+discriminator.
 
-Amounts are decimal strings or integers, never JSON floats (a float is refused, not rounded),
-and must fit their currency's minor unit. Timestamps are ISO 8601 strings with a UTC offset
-(``2026-11-26T08:00:00Z``). Unknown fields are refused, so a misspelt field is an error rather
-than silently ignored. :func:`parse_event` turns any validation failure into ``INVALID_EVENT``
-naming the field.
+Strict: a string where a string belongs (a number, list or object there is refused, never
+coerced), unknown fields refused (a misspelt field is an error rather than silently ignored).
+Amounts are decimal strings (``"1200.00"``; a ``Decimal`` from Python), never JSON numbers, and
+must fit their currency's minor unit. Timestamps go through the one timestamp rule,
+:func:`jiaolong_ledger.intake.parse_timestamp`: ISO 8601 text with a UTC offset or ``Z``
+(``2026-11-26T08:00:00Z``), stored in UTC. :func:`parse_event` turns any validation failure
+into ``INVALID_EVENT`` naming the field.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
@@ -30,13 +33,20 @@ from pydantic import (
     model_validator,
 )
 
-from jiaolong_ledger.errors import InvalidEventError, LedgerError
+from jiaolong_ledger.errors import InvalidEventError, InvalidInputError, LedgerError
+from jiaolong_ledger.intake import parse_timestamp
 from jiaolong_ledger.money import decimal_to_minor, exponent
 
 IDENTIFIER_RE: Final = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")
 PARTICIPANT_RE: Final = re.compile(r"^[a-z0-9](?:[a-z0-9_.-]{0,62}[a-z0-9])?$")
 TEXT_LENGTH_MAX: Final = 500
 LOCATION_LENGTH_MAX: Final = 100
+MILESTONE_LENGTH_MAX: Final = 32
+CURRENCY_LENGTH_MAX: Final = 3
+"""ISO 4217 codes have three letters; anything longer is refused before it is looked up."""
+DECIMAL_TEXT_LENGTH_MAX: Final = 64
+"""Longest decimal string taken as an amount, a share or a rate."""
+DECIMAL_TEXT_RE: Final = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 
 
 class FieldProblem(ValueError):
@@ -48,26 +58,39 @@ class FieldProblem(ValueError):
 
 
 def _decimal(value: object) -> Decimal:
-    if isinstance(value, bool | float):
-        raise ValueError("must be a decimal string or an integer, not a float")
+    """A decimal string (``"1200.00"``) or, from Python, a ``Decimal``; never a number."""
     if isinstance(value, Decimal):
         parsed = value
-    elif isinstance(value, int):
-        parsed = Decimal(value)
     elif isinstance(value, str):
-        try:
-            parsed = Decimal(value)
-        except InvalidOperation:
-            raise ValueError(f"not a decimal number: {value!r}") from None
+        if len(value) > DECIMAL_TEXT_LENGTH_MAX or not DECIMAL_TEXT_RE.fullmatch(value):
+            raise ValueError(f'must be a decimal string such as "100.00", got {value[:48]!r}')
+        parsed = Decimal(value)
     else:
-        raise ValueError("must be a decimal string or an integer")
+        raise ValueError(f'must be a decimal string such as "100.00", not {_json_type(value)}')
     if not parsed.is_finite():
         raise ValueError(f"must be a finite decimal number, got {value!r}")
     return parsed
 
 
+def _json_type(value: object) -> str:
+    """What a user wrote, in JSON's words (``1.5`` is a number, not a float)."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
 def _identifier(value: str) -> str:
-    if not IDENTIFIER_RE.match(value):
+    if not IDENTIFIER_RE.fullmatch(value):
         raise ValueError(
             "must be 1-64 letters, digits, '_', '.' or '-', starting and ending alphanumeric"
         )
@@ -75,7 +98,7 @@ def _identifier(value: str) -> str:
 
 
 def _participant(value: str) -> str:
-    if not PARTICIPANT_RE.match(value):
+    if not PARTICIPANT_RE.fullmatch(value):
         raise ValueError(
             "must be a participant name: 1-64 lowercase letters, digits, '_', '.' or '-', "
             "starting and ending alphanumeric"
@@ -84,6 +107,8 @@ def _participant(value: str) -> str:
 
 
 def _currency(value: str) -> str:
+    if len(value) > CURRENCY_LENGTH_MAX:
+        raise ValueError(f"unknown currency {value[:8]!r}... (a currency code has 3 letters)")
     try:
         exponent(value)
     except LedgerError as error:
@@ -91,10 +116,22 @@ def _currency(value: str) -> str:
     return value
 
 
-def _timestamp_text(value: object) -> object:
-    if not isinstance(value, str | datetime):
-        raise ValueError("must be an ISO 8601 timestamp string with a UTC offset")
+def _encodable(value: str) -> str:
+    """Free text must be storable as UTF-8: a lone surrogate (Python API) is refused."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("holds a lone surrogate (an unpaired \\ud800-\\udfff)") from None
     return value
+
+
+def _timestamp(value: object, info: ValidationInfo) -> datetime:
+    """The one timestamp rule (:func:`~jiaolong_ledger.intake.parse_timestamp`), in UTC."""
+    field = info.field_name or "timestamp"
+    try:
+        return parse_timestamp(value, field)
+    except InvalidInputError as error:
+        raise ValueError(error.message.removeprefix(f"{field}: ")) from None
 
 
 DecimalValue = Annotated[
@@ -105,8 +142,9 @@ DecimalValue = Annotated[
 Identifier = Annotated[str, AfterValidator(_identifier)]
 ParticipantName = Annotated[str, AfterValidator(_participant)]
 CurrencyCode = Annotated[str, AfterValidator(_currency)]
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp_text)]
-Text = Annotated[str, Field(max_length=TEXT_LENGTH_MAX)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_timestamp)]
+Text = Annotated[str, Field(max_length=TEXT_LENGTH_MAX), AfterValidator(_encodable)]
+Location = Annotated[str, Field(max_length=LOCATION_LENGTH_MAX), AfterValidator(_encodable)]
 Milestone = Literal[
     "booked", "departed", "border_crossed", "arrived", "customs_cleared", "delivered"
 ]
@@ -127,14 +165,19 @@ def _check_amount(value: Decimal | None, info: ValidationInfo, *, positive: bool
         raise ValueError(error.message) from None
 
 
+STRICT: Final = ConfigDict(extra="forbid", frozen=True, strict=True, str_strip_whitespace=False)
+"""Unknown fields refused; no coercion (a number is not a string, a string not a timestamp
+except through :func:`_timestamp`)."""
+
+
 class BaseEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    model_config = STRICT
 
 
 class ReleasePlanItem(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
 
-    milestone: str
+    milestone: Annotated[str, Field(max_length=MILESTONE_LENGTH_MAX), AfterValidator(_encodable)]
     share: DecimalValue
     """Percent of the order amount, e.g. ``"30"``."""
 
@@ -220,7 +263,7 @@ class MilestoneReached(BaseEvent):
     order_id: Identifier | None = None
     milestone: Milestone
     reached_at: Timestamp | None = None
-    location: Annotated[str, Field(max_length=LOCATION_LENGTH_MAX)] | None = None
+    location: Location | None = None
 
     @model_validator(mode="after")
     def _target(self) -> MilestoneReached:
@@ -325,6 +368,11 @@ def _field(location: tuple[int | str, ...], event_type: object) -> str:
 
 
 def _message(error: Mapping[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return "not a field of this event (misspelt?)"
+    if error["type"] in ("string_type", "list_type", "model_type", "dict_type"):
+        wanted = {"string_type": "a string", "list_type": "a list"}.get(error["type"], "an object")
+        return f"must be {wanted}, not {_json_type(error.get('input'))}"
     text = str(error["msg"])
     return text.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
@@ -333,7 +381,8 @@ def invalid_event(error: ValidationError, obj: object) -> InvalidEventError:
     """``INVALID_EVENT`` naming the first bad field; every problem is in ``details``."""
     event_type = obj.get("type") if isinstance(obj, Mapping) else None
     problems = []
-    for item in error.errors():
+    # An unknown (misspelt) field first: it usually explains a missing one.
+    for item in sorted(error.errors(), key=lambda item: item["type"] != "extra_forbidden"):
         field = _field(item["loc"], event_type)
         message = _message(item)
         cause = item.get("ctx", {}).get("error")

@@ -29,6 +29,7 @@ from jiaolong_ledger.clearing.model import (
 from jiaolong_ledger.clearing.netting import Netting, RateBook, net
 from jiaolong_ledger.clearing.ports import Deductions, FixingRates
 from jiaolong_ledger.clearing.settlement import SettlementRun, stored_report
+from jiaolong_ledger.clearing.unwind import UNWIND_MODES, UNWIND_OBLIGATIONS
 from jiaolong_ledger.errors import InvalidInputError, ParticipantNotFoundError
 from jiaolong_ledger.journal.books import Book, Scope, operation
 from jiaolong_ledger.journal.validation import check_timestamp, raise_problems
@@ -222,35 +223,57 @@ class ClearingBook(Book):
             return net(connection, cycle_id, names, rate_for=rates)
 
     def settlement(
-        self, cycle_id: int, *, dry_run: bool = False, convert: bool = False
+        self,
+        cycle_id: int,
+        *,
+        dry_run: bool = False,
+        convert: bool = False,
+        unwind: str = UNWIND_OBLIGATIONS,
     ) -> SettlementRun:
         """A settlement run to iterate (stage by stage); its ``report`` is set when done.
 
         It settles in this book's unit of work (per call: a unit of work of its own, opened
         when the iteration starts and committed when it ends)."""
-        return SettlementRun(self, cycle_id, dry_run=dry_run, convert=convert)
+        return SettlementRun(
+            self, cycle_id, dry_run=dry_run, convert=convert, unwind=_checked(unwind)
+        )
 
-    def settle(self, cycle_id: int, *, dry_run: bool = False, convert: bool = False) -> CycleReport:
+    def settle(
+        self,
+        cycle_id: int,
+        *,
+        dry_run: bool = False,
+        convert: bool = False,
+        unwind: str = UNWIND_OBLIGATIONS,
+    ) -> CycleReport:
         """Settle a frozen cycle in one transaction (or, ``dry_run``, compute without writing).
 
+        ``unwind``: what gives way when a net payer cannot fund its debit — ``obligations``
+        (default): single obligations of its, by the rule of :mod:`.unwind`, carried to the
+        next cycle; ``participants``: the participant whole, all its obligations carried.
         ``convert`` also values every position in its participant's settlement currency at the
         cycle's fixing rates. A settled cycle raises ``CYCLE_ALREADY_SETTLED``."""
+        unwind = _checked(unwind)
         if dry_run:
-            return _finish(self.settlement(cycle_id, dry_run=True, convert=convert))
-        return self._settle(cycle_id, convert=convert)
+            return _finish(self.settlement(cycle_id, dry_run=True, convert=convert, unwind=unwind))
+        return self._settle(cycle_id, convert=convert, unwind=unwind)
 
     @operation
-    def _settle(self, cycle_id: int, *, convert: bool) -> CycleReport:
-        return _finish(self.settlement(cycle_id, convert=convert))
+    def _settle(self, cycle_id: int, *, convert: bool, unwind: str) -> CycleReport:
+        return _finish(self.settlement(cycle_id, convert=convert, unwind=unwind))
 
-    def report(self, cycle_id: int, *, convert: bool = False) -> CycleReport:
-        """The stored report of a settled cycle; for an unsettled one, a dry-run preview."""
+    def report(
+        self, cycle_id: int, *, convert: bool = False, unwind: str = UNWIND_OBLIGATIONS
+    ) -> CycleReport:
+        """The stored report of a settled cycle; for an unsettled one, a dry-run preview
+        (with ``unwind``)."""
+        unwind = _checked(unwind)
         with self.reading() as connection:
             cycles.read_cycle(connection, cycle_id)
             stored = stored_report(connection, cycle_id)
         if stored is not None:
             return stored
-        return self.settle(cycle_id, dry_run=True, convert=convert)
+        return self.settle(cycle_id, dry_run=True, convert=convert, unwind=unwind)
 
     def export_iso20022(
         self, report: CycleReport, directory: str | Path, *, created_at: datetime | None = None
@@ -260,6 +283,16 @@ class ClearingBook(Book):
 
         roster = {p.name: p for p in self.participants()}
         return write_pain001(report, roster, directory, created_at or self.now())
+
+
+def _checked(unwind: str) -> str:
+    if unwind not in UNWIND_MODES:
+        raise InvalidInputError(
+            f"unwind must be one of {', '.join(UNWIND_MODES)}, not {unwind!r}",
+            unwind=unwind,
+            allowed=list(UNWIND_MODES),
+        )
+    return unwind
 
 
 def _finish(run: SettlementRun) -> CycleReport:

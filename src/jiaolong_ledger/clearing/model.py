@@ -16,6 +16,8 @@ from typing import Any, Final
 from moneyed import Money
 
 from jiaolong_ledger.accounts.chart import participant_cash, platform_fees
+from jiaolong_ledger.errors import InvalidInputError
+from jiaolong_ledger.intake import require_aware
 from jiaolong_ledger.money import format_minor, minor_to_money, parse_minor
 
 PLATFORM: Final = "platform"
@@ -82,6 +84,34 @@ class ObligationRequest:
     reference: str
     settlement_currency: str | None = None
     at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        # The Python door: a wrong type is INVALID_INPUT here, not a TypeError deep in a query.
+        for name in ("payer", "payee", "reference"):
+            _require_text(getattr(self, name), name)
+        if not isinstance(self.amount, Money):
+            raise InvalidInputError(
+                f"amount: a moneyed.Money, not {type(self.amount).__name__}", field="amount"
+            )
+        if self.settlement_currency is not None:
+            _require_text(self.settlement_currency, "settlement_currency")
+        if self.at is not None:
+            if not isinstance(self.at, datetime):
+                raise InvalidInputError(
+                    f"at: a datetime with a UTC offset, not {type(self.at).__name__}", field="at"
+                )
+            object.__setattr__(self, "at", require_aware(self.at, "at"))
+
+
+def _require_text(value: object, name: str) -> None:
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{name}: a string, not {type(value).__name__}", field=name)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError(
+            f"{name}: holds a lone surrogate (an unpaired \\ud800-\\udfff)", field=name
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +335,105 @@ class Exclusion:
         )
 
 
+def _share(part_minor: int, whole_minor: int) -> Decimal | None:
+    if whole_minor == 0:
+        return None
+    return (Decimal(part_minor) / Decimal(whole_minor)).quantize(
+        EFFICIENCY_EXPONENT, rounding=ROUND_HALF_EVEN
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SettledValue:
+    """How much of a currency's submitted value the cycle settled (the unwind's yardstick).
+
+    ``submitted_*``: the cycle's obligations at netting, before any unwind; ``settled_*``: what
+    settled. Obligations settling in another currency count in that currency, converted at the
+    fixing (as in :class:`CurrencySummary`)."""
+
+    currency: str
+    submitted_obligations: int
+    submitted_gross_minor: int
+    settled_obligations: int
+    settled_gross_minor: int
+
+    @property
+    def deferred_obligations(self) -> int:
+        return self.submitted_obligations - self.settled_obligations
+
+    @property
+    def deferred_gross_minor(self) -> int:
+        return self.submitted_gross_minor - self.settled_gross_minor
+
+    @property
+    def settled_share(self) -> Decimal | None:
+        """``settled_gross / submitted_gross`` to four decimals; ``None`` when nothing was owed."""
+        return _share(self.settled_gross_minor, self.submitted_gross_minor)
+
+    def to_dict(self) -> dict[str, Any]:
+        share = self.settled_share
+        ccy = self.currency
+        return {
+            "currency": ccy,
+            "submitted_obligations": self.submitted_obligations,
+            "submitted_gross": format_minor(self.submitted_gross_minor, ccy),
+            "settled_obligations": self.settled_obligations,
+            "settled_gross": format_minor(self.settled_gross_minor, ccy),
+            "deferred_obligations": self.deferred_obligations,
+            "deferred_gross": format_minor(self.deferred_gross_minor, ccy),
+            "settled_share": str(share) if share is not None else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SettledValue:
+        ccy = data["currency"]
+        return cls(
+            currency=ccy,
+            submitted_obligations=int(data["submitted_obligations"]),
+            submitted_gross_minor=parse_minor(data["submitted_gross"], ccy),
+            settled_obligations=int(data["settled_obligations"]),
+            settled_gross_minor=parse_minor(data["settled_gross"], ccy),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Deferral:
+    """An obligation the unwind carried to the next cycle, and why (``unwind.REASON_*``):
+    ``shortfall``, ``net_debit_cap`` or ``counterparty_excluded`` (a whole participant)."""
+
+    reference: str
+    payer: str
+    payee: str
+    amount_minor: int
+    currency: str
+    reason: str
+
+    @property
+    def amount(self) -> Money:
+        return minor_to_money(self.amount_minor, self.currency)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference,
+            "payer": self.payer,
+            "payee": self.payee,
+            "amount": format_minor(self.amount_minor, self.currency),
+            "currency": self.currency,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Deferral:
+        return cls(
+            reference=data["reference"],
+            payer=data["payer"],
+            payee=data["payee"],
+            amount_minor=parse_minor(data["amount"], data["currency"]),
+            currency=data["currency"],
+            reason=data["reason"],
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Instruction:
     """One settlement transfer: ``payer`` pays ``payee`` ``amount_minor`` of ``currency``."""
@@ -432,6 +561,13 @@ class CycleReport:
     rates: tuple[FixingRate, ...] = ()
     deductions: tuple[Deduction, ...] = ()
     """Financing repayments taken from net receivers' proceeds, in posting order."""
+    unwind: str = "obligations"
+    """The unwind used: ``obligations`` (the default) or ``participants``. A report stored
+    before the field existed reads back as ``participants`` (the only unwind there was)."""
+    settled_value: tuple[SettledValue, ...] = ()
+    """Submitted and settled value per currency (empty in reports stored before it existed)."""
+    deferred: tuple[Deferral, ...] = ()
+    """Obligations carried to the next cycle, by reference."""
 
     def currency(self, code: str) -> CurrencySummary:
         for summary in self.currencies:
@@ -444,6 +580,12 @@ class CycleReport:
             if position.participant == participant and position.currency == currency:
                 return position
         return None
+
+    def value(self, code: str) -> SettledValue:
+        for value in self.settled_value:
+            if value.currency == code:
+                return value
+        raise KeyError(code)
 
     @property
     def excluded(self) -> tuple[str, ...]:
@@ -468,6 +610,9 @@ class CycleReport:
             "entry_keys": list(self.entry_keys),
             "rates": [rate.to_dict() for rate in self.rates],
             "deductions": [deduction.to_dict() for deduction in self.deductions],
+            "unwind": self.unwind,
+            "settled_value": [value.to_dict() for value in self.settled_value],
+            "deferred": [deferral.to_dict() for deferral in self.deferred],
         }
 
     @classmethod
@@ -489,4 +634,9 @@ class CycleReport:
             entry_keys=tuple(data["entry_keys"]),
             rates=tuple(FixingRate.from_dict(item) for item in data["rates"]),
             deductions=tuple(Deduction.from_dict(item) for item in data.get("deductions", [])),
+            unwind=data.get("unwind", "participants"),
+            settled_value=tuple(
+                SettledValue.from_dict(item) for item in data.get("settled_value", [])
+            ),
+            deferred=tuple(Deferral.from_dict(item) for item in data.get("deferred", [])),
         )

@@ -6,22 +6,31 @@ few thousand result rows, on SQLite or PostgreSQL. Obligations that settle in an
 (``settlement_currency != currency``) are grouped per payer, payee and currency pair instead and
 converted once per group at the cycle's fixing rate: the payer's debit and the payee's credit
 come from the same rounded amount, so positions still sum to zero in every currency.
+
+The obligation unwind needs single obligations only when some net payer is short: then
+:func:`load_claims` reads the cycle's same-currency obligations of the short currencies (one
+indexed scan), and :func:`without` takes the deferred ones out of the SQL positions and
+summaries — exactly, as they are in their own currency.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Connection, and_, func, select
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from jiaolong_ledger.clearing.model import CurrencySummary, FixingRate, Participant, Position
 from jiaolong_ledger.clearing.ports import FixingRates
 from jiaolong_ledger.clearing.tables import clearing_obligations
+from jiaolong_ledger.clearing.unwind import Claim
 from jiaolong_ledger.money import round_to_minor
+
+URGENT: Final = "urgent"
+"""The ``priority`` value the unwind defers last (once obligations carry a priority)."""
 
 RateLookup = Callable[[str, str], FixingRate]
 """``(base, quote) -> FixingRate`` at the cycle's fixing instant."""
@@ -216,3 +225,113 @@ def value_positions(
         )
         valued.append(replace(position, settlement_currency=target, settlement_value_minor=value))
     return valued
+
+
+def _urgent() -> ColumnElement[bool] | None:
+    """Hook for obligation priority: ``priority = 'urgent'`` once the column exists (until
+    then every obligation is normal priority)."""
+    column = clearing_obligations.c.get("priority")
+    return None if column is None else (column == URGENT)
+
+
+def load_claims(
+    connection: Connection, cycle_id: int, currencies: Collection[str]
+) -> dict[str, list[Claim]]:
+    """The cycle's obligations in ``currencies`` that settle in their own currency, as unwind
+    claims per currency (by id: deterministic). Converted obligations are left out: the unwind
+    never defers them."""
+    o = clearing_obligations
+    urgent = _urgent()
+    columns: list[Any] = [o.c.id, o.c.reference, o.c.payer_id, o.c.payee_id, o.c.currency]
+    columns += [o.c.amount_minor] if urgent is None else [o.c.amount_minor, urgent]
+    query = (
+        select(*columns)
+        .where(
+            o.c.cycle_id == cycle_id,
+            o.c.currency.in_(sorted(currencies)),
+            o.c.settlement_currency == o.c.currency,
+        )
+        .order_by(o.c.id)
+    )
+    claims: dict[str, list[Claim]] = {currency: [] for currency in sorted(currencies)}
+    for row in connection.execute(query):
+        claims[row[4]].append(
+            Claim(
+                int(row[0]),
+                row[1],
+                int(row[2]),
+                int(row[3]),
+                int(row[5]),
+                bool(row[6]) if len(row) > 6 else False,
+            )
+        )
+    return claims
+
+
+def involving(
+    connection: Connection, cycle_id: int, participant_ids: Collection[int]
+) -> list[tuple[int, str, int, int, str, int]]:
+    """(id, reference, payer id, payee id, currency, amount) of the cycle's obligations with a
+    participant of ``participant_ids`` on either side (the whole-participant carry)."""
+    if not participant_ids:
+        return []
+    o = clearing_obligations
+    ordered = sorted(participant_ids)
+    query = (
+        select(o.c.id, o.c.reference, o.c.payer_id, o.c.payee_id, o.c.currency, o.c.amount_minor)
+        .where(o.c.cycle_id == cycle_id, or_(o.c.payer_id.in_(ordered), o.c.payee_id.in_(ordered)))
+        .order_by(o.c.id)
+    )
+    return [
+        (int(i), reference, int(payer), int(payee), currency, int(amount))
+        for i, reference, payer, payee, currency, amount in connection.execute(query)
+    ]
+
+
+def without(
+    netting: Netting, claims: Mapping[str, Sequence[Claim]], deferred: Collection[int]
+) -> Netting:
+    """``netting`` less the ``deferred`` claims (ids) — same-currency, so exact.
+
+    ``claims`` are every same-currency obligation ``netting`` holds in those currencies; a
+    position whose obligations were all deferred disappears, as does a currency left with no
+    obligation, so the result equals netting the remaining obligations in SQL."""
+    paid = {key: p.paid_minor for key, p in netting.positions.items()}
+    received = {key: p.received_minor for key, p in netting.positions.items()}
+    own = {key: 0 for key in netting.positions}  # same-currency obligations per position
+    left = dict(own)
+    gross = {c: s.gross_minor for c, s in netting.summaries.items()}
+    count = {c: s.obligations for c, s in netting.summaries.items()}
+    for currency, in_currency in claims.items():
+        for claim in in_currency:
+            payer, payee = (claim.payer, currency), (claim.payee, currency)
+            own[payer] += 1
+            own[payee] += 1
+            if claim.obligation_id not in deferred:
+                left[payer] += 1
+                left[payee] += 1
+                continue
+            paid[payer] -= claim.amount_minor
+            received[payee] -= claim.amount_minor
+            gross[currency] -= claim.amount_minor
+            count[currency] -= 1
+    positions = {
+        key: replace(position, paid_minor=paid[key], received_minor=received[key])
+        for key, position in netting.positions.items()
+        # kept: obligations remain, or it holds converted ones (never deferred)
+        if left[key] or own[key] == 0 or paid[key] or received[key]
+    }
+    summaries = {}
+    for currency, summary in netting.summaries.items():
+        if count[currency] == 0:
+            continue
+        nets = [p.net_minor for (_, c), p in positions.items() if c == currency]
+        assert sum(nets) == 0, f"{currency} positions do not sum to zero"
+        summaries[currency] = replace(
+            summary,
+            obligations=count[currency],
+            gross_minor=gross[currency],
+            net_minor=-sum(n for n in nets if n < 0),
+            participants=len(nets),
+        )
+    return Netting(netting.cycle_id, positions, summaries, netting.excluded)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from jiaolong_ledger.clearing.model import CycleReport
 from jiaolong_ledger.money import format_minor
+
+DEFERRED_SHOWN_MAX: Final = 50
+"""Deferred obligations listed in the text report (the JSON report lists every one)."""
 
 
 def text_table(
@@ -66,8 +71,60 @@ def _positions(report: CycleReport) -> list[str]:
     return ["positions", *text_table(headers, rows, right={2, 3, 4, 5})]
 
 
+def _value(report: CycleReport) -> list[str]:
+    rows = [
+        [
+            v.currency,
+            str(v.submitted_obligations),
+            format_minor(v.submitted_gross_minor, v.currency),
+            str(v.settled_obligations),
+            format_minor(v.settled_gross_minor, v.currency),
+            f"{v.settled_share:.2%}" if v.settled_share is not None else "n/a",
+            str(v.deferred_obligations),
+            format_minor(v.deferred_gross_minor, v.currency),
+        ]
+        for v in report.settled_value
+    ]
+    headers = [
+        "currency",
+        "submitted",
+        "submitted gross",
+        "settled",
+        "settled gross",
+        "settled share",
+        "carried",
+        "carried gross",
+    ]
+    title = f"settled value (unwind: {report.unwind})"
+    return [title, *text_table(headers, rows, right={1, 2, 3, 4, 5, 6, 7})]
+
+
+def _deferred(report: CycleReport) -> list[str]:
+    shown = report.deferred[:DEFERRED_SHOWN_MAX]
+    rows = [
+        [
+            d.reference,
+            d.payer,
+            d.payee,
+            format_minor(d.amount_minor, d.currency),
+            d.currency,
+            d.reason,
+        ]
+        for d in shown
+    ]
+    lines = [
+        f"carried to the next cycle ({len(report.deferred)} obligations, by reference)",
+        *text_table(["reference", "payer", "payee", "amount", "currency", "reason"], rows, {3}),
+    ]
+    if len(report.deferred) > len(shown):
+        lines.append(f"... and {len(report.deferred) - len(shown)} more (the JSON report has all)")
+    return lines
+
+
 def _exclusions(report: CycleReport) -> list[str]:
     if not report.exclusions:
+        if report.deferred:
+            return ["excluded: none (single obligations were deferred instead, listed below)"]
         return ["excluded: none (every net payer could fund its position)"]
     rows = [
         [e.participant, str(e.round), e.reason, str(e.obligations_carried)]
@@ -111,16 +168,23 @@ def _deductions(report: CycleReport) -> list[str]:
 
 
 def report_lines(report: CycleReport) -> list[str]:
-    """The whole report: summary per currency, positions, exclusions, instructions."""
+    """The whole report: summary and settled value per currency, positions, exclusions, the
+    carried obligations (at most ``DEFERRED_SHOWN_MAX``), instructions, deductions."""
     kind = "DRY RUN (nothing posted)" if report.dry_run else "settled"
     cutoff = report.cutoff_at.isoformat(timespec="seconds") if report.cutoff_at else "not cut off"
     carried = f" to cycle {report.carried_to_cycle}" if report.carried_to_cycle is not None else ""
     head = [
         f"clearing cycle {report.cycle_id}: {kind}; cut-off {cutoff}",
         f"{report.obligations_settled} obligations netted, {report.obligations_carried} carried"
-        f"{carried}, {report.rounds} netting round(s)",
+        f"{carried}, {report.rounds} netting round(s), unwind: {report.unwind}",
     ]
-    sections = [_summary(report), _positions(report), _exclusions(report), _instructions(report)]
+    sections = [_summary(report)]
+    if report.settled_value:  # absent from reports stored before it existed
+        sections.append(_value(report))
+    sections += [_positions(report), _exclusions(report)]
+    if report.deferred:
+        sections.append(_deferred(report))
+    sections.append(_instructions(report))
     if report.deductions:  # shown only when a facility opted in and something was due
         sections.append(_deductions(report))
     lines = head

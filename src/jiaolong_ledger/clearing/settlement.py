@@ -3,10 +3,15 @@
 The whole run is ONE database transaction (the clearing book's unit of work, with the FX and
 financing books of the same unit for fixing rates and deductions): the funding check reads the
 payers' balances under the same locks the postings take, so nobody can drain an account between
-the check and the pay-in; the postings, the carrying of excluded obligations to the open cycle
-and the cycle's status and report commit together or not at all. Entry keys are derived from the
-cycle (``clearing/cycle-<n>/<CCY>/pay-in/<k>``), so even a second run racing past the status check
-could not post twice: the journal's idempotency would return the first run's entries.
+the check and the pay-in; the postings, the carrying of deferred obligations (and excluded
+participants' ones) to the open cycle and the cycle's status and report commit together or not
+at all. The plan — netting, funding check, unwind (``obligations`` by default, or
+``participants``), instructions — is :func:`.funding.plan_settlement`. Carried obligations keep
+their reference, submission time and first cycle; only their cycle changes.
+
+Entry keys are derived from the cycle (``clearing/cycle-<n>/<CCY>/pay-in/<k>``), so even a second
+run racing past the status check could not post twice: the journal's idempotency would return
+the first run's entries.
 
 Per currency, payers' settlement accounts are debited into ``clearing:settlement:<CCY>`` (pay-in)
 and payees' accounts credited out of it (pay-out), at most ``PAYMENTS_PER_ENTRY_MAX`` participants
@@ -22,40 +27,38 @@ holds the report when done.
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Generator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, or_, select, update
 
-from jiaolong_ledger.accounts.model import Balance
 from jiaolong_ledger.clearing import cycles, deductions, participants
-from jiaolong_ledger.clearing.funding import choose, shortfalls
-from jiaolong_ledger.clearing.instructions import minimal_transfers
+from jiaolong_ledger.clearing.funding import LockedBalances, Plan, ReadBalances, plan_settlement
 from jiaolong_ledger.clearing.model import (
     PLATFORM,
     CycleReport,
+    Deferral,
     Exclusion,
-    Instruction,
     Participant,
     Position,
+    SettledValue,
     clearing_account,
     default_settlement_account,
 )
-from jiaolong_ledger.clearing.netting import Netting, RateBook, RateLookup, net, value_positions
+from jiaolong_ledger.clearing.netting import RateBook, value_positions
 from jiaolong_ledger.clearing.tables import (
     CYCLE_OPEN,
     CYCLE_SETTLED,
     clearing_cycles,
     clearing_obligations,
 )
+from jiaolong_ledger.clearing.unwind import UNWIND_MODES, UNWIND_OBLIGATIONS
 from jiaolong_ledger.errors import (
-    CurrencyMismatchError,
     CycleAlreadySettledError,
     CycleNotFrozenError,
 )
-from jiaolong_ledger.journal import reads
 from jiaolong_ledger.journal.entry import Entry, credit, debit
 from jiaolong_ledger.logs import get_logger
 from jiaolong_ledger.money import minor_to_money
@@ -69,110 +72,11 @@ log = get_logger("jiaolong_ledger.clearing")
 PAYMENTS_PER_ENTRY_MAX: Final = 200
 """Participant legs per settlement entry (the journal allows 256 postings per entry)."""
 
+CARRY_CHUNK_SIZE: Final = 2_000
+"""Deferred obligation ids per carry statement."""
+
 SETTLE_STAGES: Final = ("lock", "net", "fund", "instruct", "post", "record")
 DRY_RUN_STAGES: Final = ("lock", "net", "fund", "instruct")
-
-
-class Balances(Protocol):
-    def available(self, codes: Iterable[str]) -> Mapping[str, Balance]: ...
-
-
-class LockedBalances:
-    """Balances as they stand inside the settlement transaction (locked on PostgreSQL)."""
-
-    def __init__(self, tx: Transaction) -> None:
-        self.tx = tx
-
-    def available(self, codes: Iterable[str]) -> Mapping[str, Balance]:
-        states = self.tx.lock_accounts(codes)
-        return {code: state.balance() for code, state in states.items()}
-
-
-class ReadBalances:
-    """Current balances read without locks (dry run), each account read once."""
-
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-        self.cache: dict[str, Balance] = {}
-
-    def available(self, codes: Iterable[str]) -> Mapping[str, Balance]:
-        self.cache.update(
-            reads.balances(self.connection, (c for c in codes if c not in self.cache))
-        )
-        return self.cache
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    netting: Netting
-    exclusions: tuple[Exclusion, ...]
-    rounds: int
-    instructions: tuple[Instruction, ...]
-    methods: Mapping[str, str]
-
-
-def _available_minor(balances: Mapping[str, Balance], code: str, currency: str) -> int:
-    balance = balances.get(code)
-    if balance is None:
-        return 0
-    if balance.currency != currency:
-        raise CurrencyMismatchError(
-            f"settlement account {code!r} holds {balance.currency}, not {currency}",
-            account=code,
-            account_currency=balance.currency,
-            posting_currency=currency,
-        )
-    return balance.available_minor
-
-
-def plan_settlement(
-    connection: Connection,
-    cycle_id: int,
-    roster: Mapping[int, Participant],
-    balances: Balances,
-    rate_for: RateLookup,
-) -> Generator[str, None, Plan]:
-    """Net, check funding and unwind until every remaining payer can fund; then instruct."""
-    names = {participant_id: p.name for participant_id, p in roster.items()}
-
-    def account_for(participant_id: int, currency: str) -> str:
-        return roster[participant_id].settlement_account(currency)
-
-    excluded: dict[int, Exclusion] = {}
-    rounds = 0
-    while True:
-        rounds += 1
-        assert rounds <= len(roster) + 1, "unwind did not converge"
-        netting = net(connection, cycle_id, names, excluded=excluded.keys(), rate_for=rate_for)
-        if rounds == 1:
-            yield "net"
-        payers = [(pid, ccy) for (pid, ccy), p in netting.positions.items() if p.net_minor < 0]
-        found = balances.available(account_for(pid, ccy) for pid, ccy in payers)
-        available = {
-            account_for(pid, ccy): _available_minor(found, account_for(pid, ccy), ccy)
-            for pid, ccy in payers
-        }
-        short = shortfalls(netting, account_for, available)
-        if not short:
-            break
-        worst = choose(short)
-        excluded[worst.participant_id] = Exclusion(
-            worst.participant,
-            rounds,
-            worst.currency,
-            worst.account,
-            worst.required_minor,
-            worst.available_minor,
-        )
-        log.info("clearing_excluded", cycle=cycle_id, participant=worst.participant, round=rounds)
-    yield "fund"
-    instructions: list[Instruction] = []
-    methods: dict[str, str] = {}
-    for currency in netting.summaries:
-        transfers, methods[currency] = minimal_transfers(netting.nets(currency))
-        instructions += [Instruction(a, b, currency, amount) for a, b, amount in transfers]
-    yield "instruct"
-    return Plan(netting, tuple(excluded.values()), rounds, tuple(instructions), methods)
 
 
 def _legs(cycle_id: int, currency: str, leg: str, parties: list[tuple[str, int]]) -> list[Entry]:
@@ -245,54 +149,34 @@ def post_settlement(
     return [entry.key for entry in posted]
 
 
-def carried_counts(
-    connection: Connection, cycle_id: int, excluded: Iterable[int]
-) -> dict[int, int]:
-    """Obligations of the cycle involving each excluded participant (either direction)."""
-    o = clearing_obligations
-    counts = {}
-    for participant_id in excluded:
-        counts[participant_id] = int(
-            connection.execute(
-                select(func.count()).where(
-                    o.c.cycle_id == cycle_id,
-                    or_(o.c.payer_id == participant_id, o.c.payee_id == participant_id),
-                )
-            ).scalar_one()
-        )
-    return counts
-
-
 def carry(
-    connection: Connection, cycle_id: int, excluded: list[int], now: datetime
+    connection: Connection,
+    cycle_id: int,
+    excluded: Collection[int],
+    deferred_ids: Sequence[int],
+    now: datetime,
 ) -> tuple[int, int]:
-    """Move the excluded participants' obligations to the open cycle: (open id, count moved)."""
+    """Move the excluded participants' obligations and the deferred ones (by id) to the open
+    cycle: (open id, count moved). Only ``cycle_id`` changes: reference, submission time and
+    first cycle stay the original ones."""
     open_id = int(cycles.lock_open_cycle(connection, exclusive=False, now=now).id)
-    if not excluded:
-        return open_id, 0
     o = clearing_obligations
-    moved = connection.execute(
-        update(o)
-        .where(
-            o.c.cycle_id == cycle_id, or_(o.c.payer_id.in_(excluded), o.c.payee_id.in_(excluded))
-        )
-        .values(cycle_id=open_id)
-    ).rowcount
-    return open_id, int(moved)
-
-
-def _count_carried(connection: Connection, cycle_id: int, excluded: list[int]) -> int:
-    if not excluded:
-        return 0
-    o = clearing_obligations
-    return int(
-        connection.execute(
-            select(func.count()).where(
-                o.c.cycle_id == cycle_id,
-                or_(o.c.payer_id.in_(excluded), o.c.payee_id.in_(excluded)),
+    moved = 0
+    if excluded:
+        ordered = sorted(excluded)
+        moved += connection.execute(
+            update(o)
+            .where(
+                o.c.cycle_id == cycle_id, or_(o.c.payer_id.in_(ordered), o.c.payee_id.in_(ordered))
             )
-        ).scalar_one()
-    )
+            .values(cycle_id=open_id)
+        ).rowcount
+    for start in range(0, len(deferred_ids), CARRY_CHUNK_SIZE):
+        chunk = list(deferred_ids[start : start + CARRY_CHUNK_SIZE])
+        moved += connection.execute(
+            update(o).where(o.c.cycle_id == cycle_id, o.c.id.in_(chunk)).values(cycle_id=open_id)
+        ).rowcount
+    return open_id, int(moved)
 
 
 class SettlementRun:
@@ -302,12 +186,20 @@ class SettlementRun:
     run on ``book``'s read connection, as one snapshot."""
 
     def __init__(
-        self, book: ClearingBook, cycle_id: int, *, dry_run: bool = False, convert: bool = False
+        self,
+        book: ClearingBook,
+        cycle_id: int,
+        *,
+        dry_run: bool = False,
+        convert: bool = False,
+        unwind: str = UNWIND_OBLIGATIONS,
     ) -> None:
+        assert unwind in UNWIND_MODES, unwind
         self.book = book
         self.cycle_id = cycle_id
         self.dry_run = dry_run
         self.convert = convert
+        self.unwind = unwind
         self.stages = DRY_RUN_STAGES if dry_run else SETTLE_STAGES
         self.report: CycleReport | None = None
 
@@ -332,21 +224,19 @@ class SettlementRun:
         roster = participants.load_all(connection)
         rates = RateBook(book.rates, row.cutoff_at)
         plan = yield from plan_settlement(
-            connection, self.cycle_id, roster, LockedBalances(tx), rates
+            connection, self.cycle_id, roster, LockedBalances(tx), rates, self.unwind
         )
-        excluded_ids = [pid for pid in roster if roster[pid].name in _names(plan.exclusions)]
-        counts = carried_counts(connection, self.cycle_id, excluded_ids)
         keys = post_settlement(tx, self.cycle_id, plan, roster)
         receivers = deductions.receivers(book.deductions, plan.netting, roster)
         found = LockedBalances(tx).available(_cash(receivers))
         cash = {code: balance.available_minor for code, balance in found.items()}
         taken = deductions.deduct(book.deductions, self.cycle_id, receivers, cash, now)
         yield "post"
-        open_id, moved = carry(connection, self.cycle_id, excluded_ids, now)
-        report = self._report(row, plan, roster, counts, rates, CYCLE_SETTLED, now)
+        excluded_ids = [pid for pid in roster if roster[pid].name in _names(plan.exclusions)]
+        open_id, moved = carry(connection, self.cycle_id, excluded_ids, plan.deferred_ids, now)
+        assert moved == len(plan.deferred), "carried obligations differ from the plan"
         report = replace(
-            report,
-            obligations_carried=moved,
+            self._report(row, plan, roster, rates, CYCLE_SETTLED, now),
             carried_to_cycle=open_id,
             entry_keys=tuple(keys),
             deductions=taken,
@@ -355,8 +245,10 @@ class SettlementRun:
         log.info(
             "clearing_settled",
             cycle=self.cycle_id,
+            unwind=self.unwind,
             entries=len(keys),
             excluded=len(plan.exclusions),
+            deferred=len(plan.deferred),
             instructions=len(plan.instructions),
         )
         yield "record"
@@ -371,17 +263,15 @@ class SettlementRun:
         roster = participants.load_all(connection)
         rates = RateBook(self.book.rates, row.cutoff_at or now)
         balances = ReadBalances(connection)
-        plan = yield from plan_settlement(connection, self.cycle_id, roster, balances, rates)
-        excluded_ids = [pid for pid in roster if roster[pid].name in _names(plan.exclusions)]
-        counts = carried_counts(connection, self.cycle_id, excluded_ids)
-        report = self._report(row, plan, roster, counts, rates, "dry-run", None)
+        plan = yield from plan_settlement(
+            connection, self.cycle_id, roster, balances, rates, self.unwind
+        )
+        report = self._report(row, plan, roster, rates, "dry-run", None)
         receivers = deductions.receivers(self.book.deductions, plan.netting, roster)
         found = balances.available(_cash(receivers))
         cash = {code: balance.available_minor for code, balance in found.items()}
         return replace(
-            report,
-            obligations_carried=_count_carried(connection, self.cycle_id, excluded_ids),
-            deductions=deductions.preview(self.book.deductions, receivers, cash, now),
+            report, deductions=deductions.preview(self.book.deductions, receivers, cash, now)
         )
 
     def _report(
@@ -389,13 +279,11 @@ class SettlementRun:
         row: Any,
         plan: Plan,
         roster: Mapping[int, Participant],
-        counts: Mapping[int, int],
         rates: RateBook,
         status: str,
         settled_at: datetime | None,
     ) -> CycleReport:
         by_name = {p.name: p for p in roster.values()}
-        ids_by_name = {p.name: pid for pid, p in roster.items()}
         positions: list[Position] = list(plan.netting.positions.values())
         if self.convert:
             positions = value_positions(positions, by_name, rates)
@@ -416,16 +304,39 @@ class SettlementRun:
             currencies=summaries,
             positions=tuple(positions),
             exclusions=tuple(
-                replace(e, obligations_carried=counts.get(ids_by_name[e.participant], 0))
+                replace(e, obligations_carried=_involved(plan.deferred, e.participant))
                 for e in plan.exclusions
             ),
             instructions=plan.instructions,
             rounds=plan.rounds,
             obligations_settled=plan.netting.obligations,
-            obligations_carried=0,
+            obligations_carried=len(plan.deferred),
             carried_to_cycle=None,
             rates=tuple(rates.used[key] for key in sorted(rates.used)),
+            unwind=plan.unwind,
+            settled_value=_settled_value(plan),
+            deferred=plan.deferred,
         )
+
+
+def _involved(deferred: Iterable[Deferral], participant: str) -> int:
+    return sum(1 for d in deferred if participant in (d.payer, d.payee))
+
+
+def _settled_value(plan: Plan) -> tuple[SettledValue, ...]:
+    values = []
+    for currency, submitted in plan.submitted.items():
+        settled = plan.netting.summaries.get(currency)
+        values.append(
+            SettledValue(
+                currency,
+                submitted.obligations,
+                submitted.gross_minor,
+                settled.obligations if settled is not None else 0,
+                settled.gross_minor if settled is not None else 0,
+            )
+        )
+    return tuple(values)
 
 
 def _snapshot(connection: Connection) -> Connection:

@@ -17,16 +17,18 @@ The rule (``unwind="obligations"``, the default), per currency:
 2. Re-admission: deferred obligations are offered back, urgent first, then largest first; one
    whose payer can still fund its debit with it comes back (adding an obligation only ever helps
    its payee, so no one else can become short). Repeated until nothing more comes back.
-3. The same re-admission is run from the whole-participant exclusion of ``unwind="participants"``;
-   when that settles more value in a currency, it is taken instead — so the obligation unwind never
-   settles less than the participant unwind.
+3. The same re-admission is run from the whole-participant exclusion of ``unwind="participants"``
+   (and from any further ``seeds`` the caller passes whose remainder is funded: the settlement
+   passes the participant unwind as it runs across currencies); when one of those settles more
+   value in the currency, it is taken instead (ties: the step 1-2 result) — so the obligation
+   unwind never settles less than the participant unwind.
 
 Deterministic for the same input. Amounts are integer minor units.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Final
@@ -162,60 +164,99 @@ def defer_obligations(claims: Sequence[Claim], limits: Mapping[int, Limit]) -> d
 def readmit(
     claims: Sequence[Claim], limits: Mapping[int, Limit], deferred: Mapping[int, str]
 ) -> dict[int, str]:
-    """Step 2: offer deferred obligations back (urgent, then largest first) while funded."""
+    """Step 2: offer deferred obligations back (urgent, then largest first) while funded.
+
+    Passes over the offers until one admits nothing. An offer that failed is not re-tested
+    until its payer's position has gone up (only a receipt can make it fundable)."""
     still = dict(deferred)
     net = positions(claims, skip=still)
+    floor = {c.payer: -_debit_max(limits, c.payer) for c in claims}
     offers = sorted(
         (c for c in claims if c.obligation_id in still),
         key=lambda c: (not c.urgent, -c.amount_minor, c.reference),
     )
+    raised: dict[int, int] = {}  # participant -> how often its position went up
+    failed: dict[int, int] = {}  # offer -> its payer's ``raised`` when it last failed
     changed = True
     while changed:
         changed = False
+        offers = [c for c in offers if c.obligation_id in still]
         for claim in offers:
-            if claim.obligation_id not in still:
+            payer, payee, amount = claim.payer, claim.payee, claim.amount_minor
+            if failed.get(claim.obligation_id, -1) == raised.get(payer, 0):
                 continue
-            if net.get(claim.payer, 0) - claim.amount_minor >= -_debit_max(limits, claim.payer):
+            if net.get(payer, 0) - amount >= floor[payer]:
                 del still[claim.obligation_id]
-                net[claim.payer] = net.get(claim.payer, 0) - claim.amount_minor
-                net[claim.payee] = net.get(claim.payee, 0) + claim.amount_minor
+                net[payer] = net.get(payer, 0) - amount
+                net[payee] = net.get(payee, 0) + amount
+                raised[payee] = raised.get(payee, 0) + 1
                 changed = True
+            else:
+                failed[claim.obligation_id] = raised.get(payer, 0)
     return still
 
 
 def exclude_participants(claims: Sequence[Claim], limits: Mapping[int, Limit]) -> Outcome:
     """``unwind="participants"``: exclude the least-covered participant whole, recompute, repeat
-    (every obligation of an excluded participant, in both directions, is deferred)."""
+    (every obligation of an excluded participant, in both directions, is deferred).
+
+    Positions are updated as each participant's obligations leave (not recomputed), and only the
+    participants they touch are re-checked: the whole run costs the obligations once."""
+    net = positions(claims)
+    touching: dict[int, list[Claim]] = {}
+    for claim in claims:
+        touching.setdefault(claim.payer, []).append(claim)
+        touching.setdefault(claim.payee, []).append(claim)
+    cap = {p: _debit_max(limits, p) for p in net}
+    short = {p for p, n in net.items() if -n > cap[p]}
     excluded: set[int] = set()
-    while True:
-        live = [c for c in claims if c.payer not in excluded and c.payee not in excluded]
-        net = positions(live)
-        short = short_participants(net, limits)
-        if not short:
-            break
-        excluded.add(_least_covered(net, limits, sorted(short)))
-    deferred = {
-        c.obligation_id: REASON_PARTICIPANT
-        for c in claims
-        if c.payer in excluded or c.payee in excluded
-    }
+    gone: set[int] = set()
+    while short:
+        worst = _least_covered(net, limits, sorted(short))
+        excluded.add(worst)
+        for claim in touching[worst]:
+            if claim.obligation_id not in gone:
+                gone.add(claim.obligation_id)
+                net[claim.payer] += claim.amount_minor
+                net[claim.payee] -= claim.amount_minor
+                for p in (claim.payer, claim.payee):
+                    if -net[p] > cap[p]:
+                        short.add(p)
+                    else:
+                        short.discard(p)
+    deferred = {c.obligation_id: REASON_PARTICIPANT for c in claims if c.obligation_id in gone}
     return Outcome(deferred, frozenset(excluded))
 
 
+def funded(claims: Sequence[Claim], limits: Mapping[int, Limit], deferred: Collection[int]) -> bool:
+    """Whether every net debit left after deferring ``deferred`` is within its limit."""
+    return not short_participants(positions(claims, skip=deferred), limits)
+
+
 def unwind(
-    claims: Sequence[Claim], limits: Mapping[int, Limit], mode: str = UNWIND_OBLIGATIONS
+    claims: Sequence[Claim],
+    limits: Mapping[int, Limit],
+    mode: str = UNWIND_OBLIGATIONS,
+    seeds: Iterable[Collection[int]] = (),
 ) -> Outcome:
-    """The obligations of ONE currency to defer (and, for ``participants``, who is excluded)."""
+    """The obligations of ONE currency to defer (and, for ``participants``, who is excluded).
+
+    ``seeds``: further deferred sets (obligation ids; others are ignored) for step 3."""
     assert mode in UNWIND_MODES, mode
     whole = exclude_participants(claims, limits)
     if mode == UNWIND_PARTICIPANTS or not whole.deferred:
         return whole
-    single = Outcome(readmit(claims, limits, defer_obligations(claims, limits)), frozenset())
-    shortfall = dict.fromkeys(whole.deferred, REASON_SHORTFALL)
-    from_whole = Outcome(readmit(claims, limits, shortfall), frozenset())
-    if from_whole.settled_minor(claims) > single.settled_minor(claims):
-        return from_whole
-    return single
+    best = Outcome(readmit(claims, limits, defer_obligations(claims, limits)), frozenset())
+    ids = {claim.obligation_id for claim in claims}
+    starts = [set(whole.deferred), *({i for i in seed if i in ids} for seed in seeds)]
+    for start in starts:
+        if not funded(claims, limits, start):
+            continue
+        shortfall = dict.fromkeys(sorted(start), REASON_SHORTFALL)
+        candidate = Outcome(readmit(claims, limits, shortfall), frozenset())
+        if candidate.settled_minor(claims) > best.settled_minor(claims):
+            best = candidate
+    return best
 
 
 __all__ = [
@@ -230,6 +271,7 @@ __all__ = [
     "Outcome",
     "defer_obligations",
     "exclude_participants",
+    "funded",
     "positions",
     "readmit",
     "short_participants",

@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import shlex
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
 import click
 
+from jiaolong_ledger.clearing.tables import CYCLE_SETTLED
+from jiaolong_ledger.clearing.unwind import UNWIND_MODES
 from jiaolong_ledger.cli.common import (
     TIMESTAMP,
+    check_output_path,
     emit,
     json_option,
-    parse_timestamp,
     progress,
-    read_jsonl,
     state,
     table,
+    writing_after_commit,
 )
 from jiaolong_ledger.errors import InvalidInputError, LedgerError
+from jiaolong_ledger.intake import json_lines
 
 SUBMIT_BATCH_SIZE: Final = 10_000
-"""Obligations per transaction when submitting a file (each batch is atomic)."""
-
-_OBLIGATION_FIELDS: Final = ("payer", "payee", "amount", "currency", "reference")
+"""Obligations per ``submit_many`` call when submitting a file (all in one transaction)."""
 
 
 @click.group("clearing")
@@ -106,76 +110,86 @@ def list_participants() -> None:
     emit([p.to_dict() for p in found], human)
 
 
-def _request(number: int, obj: dict[str, Any]) -> Any:
-    from jiaolong_ledger.clearing import ObligationRequest
-    from jiaolong_ledger.money import money
-
-    missing = [name for name in _OBLIGATION_FIELDS if name not in obj]
-    if missing:
-        raise InvalidInputError(
-            f"line {number}: missing {', '.join(missing)}", line=number, missing=missing
-        )
-    if not isinstance(obj["amount"], str):
-        raise InvalidInputError(
-            f'line {number}: amount must be a decimal string such as "100.00"', line=number
-        )
-    try:
-        return ObligationRequest(
-            payer=str(obj["payer"]),
-            payee=str(obj["payee"]),
-            amount=money(obj["amount"], str(obj["currency"])),
-            reference=str(obj["reference"]),
-            settlement_currency=obj.get("settlement_currency"),
-            at=parse_timestamp(obj.get("at"), "at"),
-        )
-    except LedgerError as error:
-        error.details.setdefault("line", number)
-        error.message = f"line {number}: {error.message}"
-        raise
-
-
 @clearing_group.command("submit")
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("file", type=click.Path(allow_dash=True))
 @json_option
 def submit(file: str) -> None:
     """Submit obligations from FILE (JSON Lines; - for stdin) to the open cycle.
 
     Each line: {"payer", "payee", "amount": "100.00", "currency", "reference"} and optionally
-    "settlement_currency" and "at". A known reference with the same content is skipped. The
-    file goes in batches of 10,000, each atomic; re-running a file is safe.
+    "settlement_currency" and "at" (with its offset, e.g. "2026-11-30T09:00:00Z"). Any other
+    field, a number where a string belongs or a bad line refuses the file (exit 2). The whole
+    file is one transaction: on any refusal nothing is submitted. A known reference with the
+    same content is skipped, so running a file again is safe.
     """
-    clearing = state().ledger().clearing
-    accepted = duplicates = 0
-    cycles: dict[int, int] = {}
-    batch: list[Any] = []
+    from jiaolong_ledger.clearing.requests import obligation_request
 
-    def flush() -> None:
-        nonlocal accepted, duplicates
+    totals = _Totals()
+    lines = json_lines(file, what="obligations file")
+    # A missing or unreadable file is refused before the ledger is opened (or created).
+    first = next(lines, None)
+    with state().ledger().clearing.transaction() as book:
+        batch: list[tuple[int, Any]] = []
+        for number, obj in itertools.chain([first] if first else [], lines):
+            batch.append((number, obligation_request(obj, number)))
+            if len(batch) >= SUBMIT_BATCH_SIZE:
+                totals.add(_submit_batch(book, batch))
+                batch = []
         if batch:
-            result = clearing.submit_many(batch)
-            accepted += result.accepted
-            duplicates += result.duplicates
-            for cycle, count in result.cycles.items():
-                cycles[cycle] = cycles.get(cycle, 0) + count
-            batch.clear()
-
-    for number, obj in read_jsonl(file):
-        batch.append(_request(number, obj))
-        if len(batch) >= SUBMIT_BATCH_SIZE:
-            flush()
-    flush()
+            totals.add(_submit_batch(book, batch))
     data = {
-        "accepted": accepted,
-        "duplicates": duplicates,
-        "cycles": {str(k): v for k, v in sorted(cycles.items())},
+        "accepted": totals.accepted,
+        "duplicates": totals.duplicates,
+        "cycles": {str(k): v for k, v in sorted(totals.cycles.items())},
     }
     emit(
         data,
         lambda: click.echo(
-            f"submitted {accepted} obligations ({duplicates} duplicates skipped); "
-            + ", ".join(f"cycle {k}: {v}" for k, v in sorted(cycles.items()))
+            f"submitted {totals.accepted} obligations ({totals.duplicates} duplicates skipped)"
+            + "".join(f"; cycle {k}: {v}" for k, v in sorted(totals.cycles.items()))
         ),
     )
+
+
+@dataclass
+class _Totals:
+    accepted: int = 0
+    duplicates: int = 0
+    cycles: dict[int, int] = field(default_factory=dict)
+
+    def add(self, result: Any) -> None:
+        self.accepted += result.accepted
+        self.duplicates += result.duplicates
+        for cycle, count in result.cycles.items():
+            self.cycles[cycle] = self.cycles.get(cycle, 0) + count
+
+
+def _submit_batch(book: Any, batch: list[tuple[int, Any]]) -> Any:
+    try:
+        return book.submit_many([request for _, request in batch])
+    except LedgerError as error:
+        number = _line_of(error, batch)
+        if number is not None:
+            error.message = f"line {number}: {error.message}"
+            error.details.setdefault("line", number)
+        error.message += " (nothing from the file was submitted)"
+        raise
+
+
+def _line_of(error: LedgerError, batch: list[tuple[int, Any]]) -> int | None:
+    """The line a book's refusal is about: by its index in the batch, else by the reference
+    or the participant it names."""
+    index = error.details.get("index")
+    if isinstance(index, int) and 0 <= index < len(batch):
+        return batch[index][0]
+    reference = error.details.get("reference")
+    participant = error.details.get("participant")
+    for number, request in batch:
+        if reference is not None and request.reference == reference:
+            return number
+        if participant is not None and participant in (request.payer, request.payee):
+            return number
+    return None
 
 
 @clearing_group.command("cutoff")
@@ -223,32 +237,49 @@ def list_cycles() -> None:
     emit([c.to_dict() for c in found], human)
 
 
+UNWIND_OPTION: Final = click.option(
+    "--unwind",
+    type=click.Choice(UNWIND_MODES),
+    default=None,
+    help="What gives way when a net payer cannot fund its debit (default: obligations).",
+)
+
+
 @clearing_group.command("settle")
 @click.argument("cycle", type=int)
 @click.option("--dry-run", is_flag=True, help="Compute and report; post nothing.")
 @click.option(
     "--iso20022",
     "iso_dir",
-    type=click.Path(file_okay=False),
-    help="Write the instructions as ISO 20022 pain.001.001.09 into this directory.",
+    type=click.Path(),
+    help="Write the instructions as ISO 20022 pain.001.001.09 into this (existing) directory.",
 )
-@click.option(
-    "--report", "report_file", type=click.Path(dir_okay=False), help="Write the report (JSON)."
-)
+@click.option("--report", "report_file", type=click.Path(), help="Write the report (JSON).")
 @click.option("--convert", is_flag=True, help="Value positions in settlement currencies.")
+@UNWIND_OPTION
 @json_option
 def settle(
-    cycle: int, dry_run: bool, iso_dir: str | None, report_file: str | None, convert: bool
+    cycle: int,
+    dry_run: bool,
+    iso_dir: str | None,
+    report_file: str | None,
+    convert: bool,
+    unwind: str | None,
 ) -> None:
-    """Net, check funding (unwinding short participants) and settle CYCLE in one transaction."""
+    """Net, check funding (unwinding short participants) and settle CYCLE in one transaction.
+
+    The output paths are checked before anything is settled; if a file still cannot be
+    written after the commit, the command says so (exit 3) and names the command that writes
+    it again."""
+    outputs = Outputs.checked(cycle, iso_dir, report_file, mode=DRY_RUN if dry_run else SETTLE)
     clearing = state().ledger().clearing
-    run = clearing.settlement(cycle, dry_run=dry_run, convert=convert)
+    run = clearing.settlement(cycle, dry_run=dry_run, convert=convert, **_unwind(unwind))
     label = f"{'dry run of' if dry_run else 'settling'} cycle {cycle}"
     for _stage in progress(run, total=len(run), label=label):
         pass
     report = run.report
     assert report is not None
-    _outputs(clearing, report, iso_dir, report_file)
+    outputs.write(clearing, report)
 
 
 @clearing_group.command("report")
@@ -257,27 +288,127 @@ def settle(
 @click.option(
     "--iso20022",
     "iso_dir",
-    type=click.Path(file_okay=False),
-    help="Write the instructions as ISO 20022 pain.001.001.09 into this directory.",
+    type=click.Path(),
+    help="Write the instructions as ISO 20022 pain.001.001.09 into this (existing) directory.",
 )
+@UNWIND_OPTION
 @json_option
-def report_command(cycle: int, convert: bool, iso_dir: str | None) -> None:
+def report_command(cycle: int, convert: bool, iso_dir: str | None, unwind: str | None) -> None:
     """The report of CYCLE: stored if settled, else a dry-run preview."""
+    outputs = Outputs.checked(cycle, iso_dir, None, mode=REPORT)
     clearing = state().ledger().clearing
-    _outputs(clearing, clearing.report(cycle, convert=convert), iso_dir, None)
+    outputs.write(clearing, clearing.report(cycle, convert=convert, **_unwind(unwind)))
 
 
-def _outputs(clearing: Any, report: Any, iso_dir: str | None, report_file: str | None) -> None:
-    data = report.to_dict()
-    if iso_dir:
-        data["iso20022"] = (
-            str(clearing.export_iso20022(report, iso_dir)) if report.instructions else None
+@clearing_group.command("export-iso20022")
+@click.argument("cycle", type=int)
+@click.argument("directory", type=click.Path())
+@json_option
+def export_iso20022(cycle: int, directory: str) -> None:
+    """Write settled CYCLE's instructions as ISO 20022 pain.001.001.09 into DIRECTORY, from the
+    report stored at settlement (the same file ``settle --iso20022`` writes)."""
+    check_output_path(directory, directory=True)
+    clearing = state().ledger().clearing
+    if clearing.cycle(cycle).status != CYCLE_SETTLED:
+        raise InvalidInputError(
+            f"cycle {cycle} is not settled; jiaolong clearing report {cycle} --iso20022 "
+            f"{shlex.quote(directory)} previews its instructions",
+            cycle=cycle,
         )
-    if report_file:
-        Path(report_file).write_text(
-            json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-    emit(data, lambda: render_report(report, data.get("iso20022"), iso_asked=bool(iso_dir)))
+    report = clearing.report(cycle)
+    written = None
+    if report.instructions:
+        rerender = f"jiaolong clearing export-iso20022 {cycle} {shlex.quote(directory)}"
+        with writing_after_commit(f"nothing was committed (export of cycle {cycle})", rerender):
+            written = _write_iso(clearing, report, directory)
+    data = {"cycle": cycle, "iso20022": written}
+
+    def human() -> None:
+        if written:
+            click.echo(f"ISO 20022 instructions: {written}")
+        else:
+            click.echo(f"cycle {cycle} has no settlement instructions: no file written")
+
+    emit(data, human)
+
+
+def _unwind(unwind: str | None) -> dict[str, str]:
+    return {} if unwind is None else {"unwind": unwind}
+
+
+def _write_iso(clearing: Any, report: Any, directory: str) -> str:
+    """The pain.001 file; a settled cycle's is stamped with its settlement time, so writing it
+    again gives the same message (the same MsgId), never a second payment order."""
+    created_at = None if report.dry_run else report.settled_at
+    return str(clearing.export_iso20022(report, directory, created_at=created_at))
+
+
+SETTLE: Final = "settle"
+DRY_RUN: Final = "dry-run"
+REPORT: Final = "report"
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """The files a settlement (``settle``), a dry run or a report writes, checked before
+    anything is committed; a write that fails afterwards names what was committed and the
+    command(s) that write the file(s) again."""
+
+    cycle: int
+    iso_dir: str | None
+    report_file: str | None
+    mode: str
+
+    @classmethod
+    def checked(
+        cls, cycle: int, iso_dir: str | None, report_file: str | None, *, mode: str
+    ) -> Outputs:
+        if iso_dir is not None:
+            check_output_path(iso_dir, directory=True)
+        if report_file is not None:
+            check_output_path(report_file)
+        return cls(cycle, iso_dir, report_file, mode)
+
+    def write(self, clearing: Any, report: Any) -> None:
+        data = report.to_dict()
+        if self.iso_dir is not None:
+            with writing_after_commit(self._committed(), self._rerender(iso=True)):
+                data["iso20022"] = (
+                    _write_iso(clearing, report, self.iso_dir) if report.instructions else None
+                )
+        if self.report_file is not None:
+            with writing_after_commit(self._committed(), self._rerender(iso=False)):
+                Path(self.report_file).write_text(
+                    json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+                )
+        iso_asked = self.iso_dir is not None
+        emit(data, lambda: render_report(report, data.get("iso20022"), iso_asked=iso_asked))
+
+    def _committed(self) -> str:
+        if self.mode == SETTLE:
+            return f"cycle {self.cycle} settled"
+        return f"nothing was committed ({self.mode} of cycle {self.cycle})"
+
+    def _rerender(self, *, iso: bool) -> str:
+        """The command(s) that write what is still unwritten (with ``iso``: the ISO file and,
+        after it, the report file)."""
+        cycle = self.cycle
+        commands = []
+        if iso and self.iso_dir is not None:
+            directory = shlex.quote(self.iso_dir)
+            commands.append(
+                f"jiaolong clearing export-iso20022 {cycle} {directory}"
+                if self.mode == SETTLE
+                else f"jiaolong clearing report {cycle} --iso20022 {directory}"
+            )
+        if self.report_file is not None:
+            target = shlex.quote(self.report_file)
+            commands.append(
+                f"jiaolong clearing report {cycle} --json > {target}"
+                if self.mode == SETTLE
+                else f"jiaolong clearing settle {cycle} --dry-run --report {target}"
+            )
+        return " and ".join(commands)
 
 
 def render_report(report: Any, iso_file: str | None = None, *, iso_asked: bool = False) -> None:

@@ -1,4 +1,9 @@
-"""Shared CLI plumbing: the context object, output, errors, JSON Lines input, timestamps."""
+"""Shared CLI plumbing: the context object, output, errors, output paths, TIMESTAMP options.
+
+Which commands may create a ledger: :data:`CREATING_COMMANDS` (``db upgrade`` and ``demo`` open
+their databases themselves). Every other command is read-only: it opens an existing ledger and
+refuses, creating nothing, when there is none at ``--db`` or its schema is not at head.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,76 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import click
 
+from jiaolong_ledger import intake
 from jiaolong_ledger.errors import InvalidInputError, LedgerError, OutputNotWrittenError
 
+if TYPE_CHECKING:
+    from jiaolong_ledger.ledger import Ledger
+    from jiaolong_ledger.storage.database import Database
+
 DEFAULT_DB_URL = "sqlite:///jiaolong.db"
+SQLITE_HEADER: Final = b"SQLite format 3\x00"
 F = TypeVar("F", bound=Callable[..., Any])
+
+CREATING_COMMANDS: Final = frozenset(
+    {
+        "accounts open",
+        "accounts freeze",
+        "accounts unfreeze",
+        "accounts close",
+        "post",
+        "events ingest",
+        "fx import-ecb",
+        "fx set-rate",
+        "fx exchange",
+        "fx revalue",
+        "escrow expire",
+        "clearing register",
+        "clearing submit",
+        "clearing cutoff",
+        "clearing settle",
+        "clearing cancel",
+        "financing open",
+        "financing draw",
+        "financing repay",
+        "financing accrue",
+    }
+)
+"""Write commands: on their first use of ``--db`` they create the database and migrate it."""
+
+READ_ONLY_COMMANDS: Final = frozenset(
+    {
+        "accounts list",
+        "balance",
+        "trial-balance",
+        "statement",
+        "fx rate",
+        "fx convert",
+        "escrow show",
+        "escrow list",
+        "clearing participants",
+        "clearing cycles",
+        "clearing report",
+        "clearing obligations",
+        "clearing export-iso20022",
+        "financing show",
+        "journal export",
+        "journal verify",
+    }
+)
+"""Commands that only read ``--db``: they never create or migrate it. (A command in neither set
+is treated as read-only; a test keeps every command classified.)"""
+
+OWN_DATABASE_COMMANDS: Final = frozenset({"db upgrade", "db current", "demo", "journal replay"})
+"""Commands that open their database themselves: ``db upgrade`` creates it, ``db current`` only
+reads it (through :func:`open_existing_database`), ``demo`` makes its own file, ``journal
+replay`` writes into ``--into``."""
 
 
 @dataclass
@@ -26,13 +91,129 @@ class CliState:
     json: bool = False
     _ledger: Any = field(default=None, repr=False)
 
-    def ledger(self) -> Any:
-        """The Ledger, connected (and migrated) on first use."""
+    def ledger(self, *, read_only: bool | None = None) -> Any:
+        """The Ledger at ``--db``, opened on first use.
+
+        A write command (``read_only=False``; by default: the running command is in
+        :data:`CREATING_COMMANDS`) creates and migrates the database. Any other command opens
+        an existing ledger only (:func:`open_existing_ledger`)."""
         if self._ledger is None:
             from jiaolong_ledger.ledger import Ledger
 
-            self._ledger = Ledger.connect(self.db_url)
+            if read_only is None:
+                read_only = command_name() not in CREATING_COMMANDS
+            if read_only:
+                self._ledger = open_existing_ledger(self.db_url)
+            else:
+                self._ledger = Ledger.connect(self.db_url)
         return self._ledger
+
+
+def command_name(ctx: click.Context | None = None) -> str:
+    """The running subcommand's path without the program name: ``"escrow show"``."""
+    ctx = ctx or click.get_current_context(silent=True)
+    names: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.command.name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+# -- an existing ledger ----------------------------------------------------------------------
+
+
+def open_existing_ledger(url: str) -> Ledger:
+    """The ledger at ``url`` without creating or migrating anything.
+
+    ``INVALID_INPUT`` (exit 2) when there is no ledger there (a missing or empty SQLite file; a
+    database or schema without the ledger's tables) or its schema is not at this version's head
+    (``jiaolong db upgrade`` brings it there). A malformed URL is ``INVALID_INPUT`` too; a
+    database that cannot be reached is ``STORAGE_UNAVAILABLE``."""
+    from jiaolong_ledger.ledger import Ledger
+
+    database = open_existing_database(url)
+    try:
+        _check_schema(database)
+    except BaseException:
+        database.dispose()
+        raise
+    return Ledger(database)
+
+
+def open_existing_database(url: str) -> Database:
+    """The database at ``url`` (no connection yet), refusing a SQLite file that does not exist
+    or is empty before anything could create it (``INVALID_INPUT``, exit 2)."""
+    from jiaolong_ledger.storage.database import Database, parse_database_url
+
+    parsed = parse_database_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        _check_sqlite_file(url, parsed.database, parsed.query)
+    return Database.open(url)
+
+
+def _no_ledger(url: str, where: str = "", **details: Any) -> InvalidInputError:
+    from jiaolong_ledger.storage.database import redact
+
+    shown = redact(url)
+    return InvalidInputError(
+        f"no ledger at {shown}{where}; jiaolong db upgrade creates one", url=shown, **details
+    )
+
+
+def _check_sqlite_file(url: str, database: str | None, query: Any) -> None:
+    """A SQLite ledger is a non-empty SQLite file; look before connecting, which would create
+    a missing one."""
+    from jiaolong_ledger.storage.database import redact
+
+    name = database or ""
+    if str(query.get("uri", "")).lower() in ("1", "true") and name.startswith("file:"):
+        name = name[len("file:") :].partition("?")[0]
+    if name in ("", ":memory:"):
+        raise _no_ledger(url, " (an in-memory database is always empty)")
+    path = Path(name)
+    where = "" if path.is_absolute() else f" ({path.resolve()})"
+    if path.is_dir():
+        raise InvalidInputError(
+            f"{redact(url)}: {str(path)!r} is a directory, not a database file", path=str(path)
+        )
+    if not path.exists() or path.stat().st_size == 0:
+        raise _no_ledger(url, where, path=str(path.resolve()))
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as error:
+        raise InvalidInputError(
+            f"{redact(url)}: cannot read {str(path)!r}: {error.strerror or error}", path=str(path)
+        ) from None
+    if header != SQLITE_HEADER:
+        raise InvalidInputError(
+            f"{redact(url)}: {str(path)!r} is not a SQLite database file", path=str(path)
+        )
+
+
+def _check_schema(database: Database) -> None:
+    from sqlalchemy import inspect
+
+    from jiaolong_ledger.storage.migrate import VERSION_TABLE, current_revision, head_revision
+
+    with database.reading() as connection:
+        has_version_table = inspect(connection).has_table(VERSION_TABLE)
+    with database.unavailable_as_error():
+        current = current_revision(database.engine)
+    if current is None:
+        raise _no_ledger(database.url)
+    head = head_revision(database.engine)
+    if not has_version_table or current != head:
+        raise InvalidInputError(
+            f"the ledger at {database.url} has schema revision {current} and this jiaolong "
+            f"needs {head}: run jiaolong db upgrade first (read-only commands never migrate)",
+            url=database.url,
+            current=current,
+            head=head,
+        )
+
+
+# -- context and output ----------------------------------------------------------------------
 
 
 def state() -> CliState:
@@ -128,57 +309,26 @@ def writing_after_commit(committed: str, rerender: str) -> Iterator[None]:
         ) from error
 
 
-def parse_timestamp(text: str | None, field_name: str = "timestamp") -> datetime | None:
-    """ISO 8601; ``Z`` or an offset; a naive value is taken as UTC."""
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInputError(
-            f"{field_name}: not an ISO 8601 timestamp: {text!r}", field=field_name
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 class TimestampType(click.ParamType):  # type: ignore[type-arg]
+    """A TIMESTAMP option under the one timestamp rule (``intake.parse_timestamp``): an offset
+    or ``Z`` is required; a bare date is 00:00 UTC of that day. A refusal is ``INVALID_INPUT``
+    (exit 2) naming the option."""
+
     name = "TIMESTAMP"
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        try:
-            result = parse_timestamp(str(value))
-        except InvalidInputError as error:
-            self.fail(error.message, param, ctx)
-        assert result is not None
-        return result
+        return intake.parse_timestamp(value, _option_name(param), bare_date=True)
+
+
+def _option_name(param: click.Parameter | None) -> str:
+    if param is None:
+        return "timestamp"
+    return param.opts[0] if param.opts else (param.name or "timestamp")
 
 
 TIMESTAMP = TimestampType()
-
-
-def read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line_number, object)``; a malformed line is ``INVALID_INPUT`` naming the line."""
-    handle = sys.stdin if path == "-" else open(Path(path), encoding="utf-8")  # noqa: SIM115
-    try:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InvalidInputError(
-                    f"line {number}: malformed JSON: {error.msg}", line=number
-                ) from None
-            if not isinstance(obj, dict):
-                raise InvalidInputError(f"line {number}: expected a JSON object", line=number)
-            yield number, obj
-    finally:
-        if handle is not sys.stdin:
-            handle.close()
 
 
 def progress(iterable: Any, total: int | None, label: str) -> Any:

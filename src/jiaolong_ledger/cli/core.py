@@ -49,12 +49,18 @@ def db_upgrade(revision: str) -> None:
 @json_option
 def db_current() -> None:
     """Print the database's schema revision and the code's head revision."""
-    from jiaolong_ledger.ledger import Ledger
+    from jiaolong_ledger.cli.common import open_existing_database
     from jiaolong_ledger.storage.migrate import current_revision, head_revision
 
-    ledger = Ledger.connect(state().db_url, migrate=False)
-    with ledger.database.unavailable_as_error():
-        data = {"current": current_revision(ledger.engine), "head": head_revision(ledger.engine)}
+    database = open_existing_database(state().db_url)  # a read: never creates a database
+    try:
+        with database.unavailable_as_error():
+            data = {
+                "current": current_revision(database.engine),
+                "head": head_revision(database.engine),
+            }
+    finally:
+        database.dispose()
     emit(data, lambda: click.echo(f"current {data['current']} (head {data['head']})"))
 
 

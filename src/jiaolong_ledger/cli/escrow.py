@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from jiaolong_ledger.cli.common import TIMESTAMP, emit, json_option, state, table
+from jiaolong_ledger.escrow import STATUSES
 
 
 @click.group()
@@ -58,7 +59,9 @@ def escrow_show(order_id: str) -> None:
 
 
 @escrow.command("list")
-@click.option("--status", default=None, help="Only orders with this status.")
+@click.option(
+    "--status", type=click.Choice(STATUSES), default=None, help="Only orders with this status."
+)
 @click.option("--shipment", "shipment_id", default=None, help="Only orders on this shipment.")
 @json_option
 def escrow_list(status: str | None, shipment_id: str | None) -> None:

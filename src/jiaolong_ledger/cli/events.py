@@ -1,11 +1,18 @@
 """``jiaolong events ingest FILE``: adapter events (SPEC §2) from JSON Lines.
 
-The whole file is parsed and validated first: a malformed line is ``INVALID_EVENT`` naming the
-line and the field, and nothing is ingested. Then the events are applied in file order, in
-batches of ``--batch-size`` events, each batch one ledger transaction (all or none). A rejected
-event stops the run with its line number: its batch is rolled back, earlier batches stay
-committed. A file no longer than one batch is therefore all or nothing; events are idempotent,
-so re-running a corrected file is always safe.
+The file is read through the intake layer (:func:`jiaolong_ledger.intake.json_lines`) and the
+whole of it is validated before anything is applied: a line the intake refuses (not UTF-8,
+malformed or too deep JSON, a duplicate key, too long) is ``INVALID_INPUT`` naming the line; an
+event the models refuse (an unknown or misspelt field, a number where a string belongs, a
+timestamp without its offset) is ``INVALID_EVENT`` naming the line and the field. Either way
+the command exits 2 and nothing is written.
+
+Then the events are applied in file order, in batches of ``--batch-size`` events, each batch one
+unit of work (all or none). A rejected event stops the run with its line number: its batch is
+rolled back, earlier batches stay committed. Every event is idempotent on its own identity (an
+order, a dispute, a milestone, the content of a financing event), so running the same file
+again after an interruption or a fix finishes the work: what was applied is a no-op the second
+time, what was not is applied.
 """
 
 from __future__ import annotations
@@ -15,31 +22,27 @@ from typing import Any
 
 import click
 
-from jiaolong_ledger.cli.common import emit, json_option, progress, read_jsonl, state
-from jiaolong_ledger.errors import InvalidEventError, InvalidInputError, LedgerError
+from jiaolong_ledger.cli.common import emit, json_option, progress, state
+from jiaolong_ledger.errors import InvalidEventError, LedgerError
+from jiaolong_ledger.intake import json_lines
 from jiaolong_ledger.limits import INGEST_BATCH_MAX
 
 BATCH_SIZE_DEFAULT = 1_000
 
 
-def _parse_file(path: str) -> list[tuple[int, Any]]:
+def read_events(path: str) -> list[tuple[int, Any]]:
+    """``(line number, event model)`` for every event of the file; refuses the first bad line."""
     from jiaolong_ledger.adapters import parse_event
 
     parsed: list[tuple[int, Any]] = []
-    lines = read_jsonl(path)
-    while True:
-        try:
-            number, obj = next(lines)
-        except StopIteration:
-            return parsed
-        except InvalidInputError as error:
-            raise InvalidEventError(error.message, **error.details) from None
+    for number, obj in json_lines(path, what="events file"):
         try:
             parsed.append((number, parse_event(obj)))
         except InvalidEventError as error:
             error.message = f"line {number}: {error.message}"
             error.details["line"] = number
             raise
+    return parsed
 
 
 @click.group()
@@ -48,7 +51,7 @@ def events() -> None:
 
 
 @events.command("ingest")
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("file", type=click.Path(allow_dash=True))
 @click.option(
     "--batch-size",
     type=click.IntRange(1, INGEST_BATCH_MAX),
@@ -58,10 +61,13 @@ def events() -> None:
 )
 @json_option
 def events_ingest(file: str, batch_size: int) -> None:
-    """Apply the events in FILE (JSON Lines, one event object per line; '-' for stdin)."""
+    """Apply the events in FILE (JSON Lines, one event object per line; '-' for stdin).
+
+    The whole file is checked first (exit 2, nothing written, on a bad line). Running the same
+    file again is safe and finishes an interrupted run."""
     from jiaolong_ledger.adapters import ingest_many
 
-    parsed = _parse_file(file)
+    parsed = read_events(file)
     ledger = state().ledger()
     counts: Counter[str] = Counter()
     batches = [parsed[start : start + batch_size] for start in range(0, len(parsed), batch_size)]
@@ -69,13 +75,7 @@ def events_ingest(file: str, batch_size: int) -> None:
         try:
             ingest_many(ledger, [event for _, event in batch])
         except LedgerError as error:
-            number = batch[error.details.get("index", 0)][0]
-            committed = sum(counts.values())
-            error.message = (
-                f"line {number}: {error.message} ({committed} earlier events were committed; "
-                f"the {len(batch)} events of this batch were rolled back)"
-            )
-            error.details.update(line=number, committed=committed)
+            _name_the_line(error, batch, sum(counts.values()))
             raise
         counts.update(event.type for _, event in batch)
     data = {"events": sum(counts.values()), "by_type": dict(sorted(counts.items()))}
@@ -85,6 +85,22 @@ def events_ingest(file: str, batch_size: int) -> None:
         click.echo(f"ingested {data['events']} events" + (f" ({detail})" if detail else ""))
 
     emit(data, human)
+
+
+def _name_the_line(error: LedgerError, batch: list[tuple[int, Any]], committed: int) -> None:
+    index = error.details.get("index")
+    if isinstance(index, int) and 0 <= index < len(batch):
+        where: dict[str, Any] = {"line": batch[index][0]}
+        label = f"line {batch[index][0]}"
+    else:  # not one event's fault (e.g. the database went away): name the batch
+        where = {"lines": [batch[0][0], batch[-1][0]]}
+        label = f"lines {batch[0][0]}-{batch[-1][0]}"
+    error.message = (
+        f"{label}: {error.message} ({committed} earlier events were committed; "
+        f"the {len(batch)} events of this batch were rolled back; run the file again once "
+        "the cause is fixed: events already applied are skipped)"
+    )
+    error.details.update(where, committed=committed)
 
 
 COMMANDS: list[click.Command] = [events]

@@ -15,7 +15,10 @@ from jiaolong_ledger.money import format_minor, money
 
 @click.group()
 def financing() -> None:
-    """Credit facilities: drawdowns, daily interest, repayments (interest first)."""
+    """Credit facilities: drawdowns, daily interest, repayments (interest first).
+
+    TIMESTAMP: ISO 8601 with Z or an offset; a bare date (2026-11-30) is 00:00 UTC that day.
+    """
 
 
 def _summary(data: dict[str, Any]) -> None:

@@ -57,20 +57,29 @@ _max_age_option = click.option(
     help="Oldest rate accepted (e.g. 5d, 36h); default 5d.",
 )
 _at_option = click.option(
-    "--at", type=TIMESTAMP, default=None, help="Instant (ISO 8601, UTC if no offset); default now."
+    "--at",
+    type=TIMESTAMP,
+    default=None,
+    help="Instant (ISO 8601 with Z or an offset; a bare date is 00:00 UTC); default now.",
 )
 
 
 @click.group()
 def fx() -> None:
-    """Exchange rates, conversions, exchanges and revaluation."""
+    """Exchange rates, conversions, exchanges and revaluation.
+
+    TIMESTAMP: ISO 8601 with Z or an offset; a bare date (2026-11-30) is 00:00 UTC that day.
+    """
 
 
 @fx.command("import-ecb")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(allow_dash=True))
 @json_option
 def import_ecb(file: str) -> None:
-    """Load an ECB euro reference-rate CSV (Date,USD,JPY,... per 1 EUR). Idempotent."""
+    """Load an ECB euro reference-rate CSV (Date,USD,JPY,... per 1 EUR; '-' for stdin).
+
+    The whole file is checked before any rate is stored: a malformed line is INVALID_INPUT
+    naming the line, and nothing is imported. Idempotent."""
     report = state().ledger().fx.import_ecb_report(file)
     emit(
         report.to_dict(),
@@ -85,7 +94,9 @@ def import_ecb(file: str) -> None:
 @click.argument("base")
 @click.argument("quote")
 @click.argument("rate")
-@click.option("--as-of", type=TIMESTAMP, required=True, help="Instant the rate is valid from.")
+@click.option(
+    "--as-of", type=TIMESTAMP, required=True, help="Instant the rate is valid from (TIMESTAMP)."
+)
 @click.option("--source", required=True, help="Where the rate comes from (e.g. NBK, BOL).")
 @click.option("--bid", default=None, help="Bid (needs --ask; bid <= rate <= ask).")
 @click.option("--ask", default=None, help="Ask (needs --bid).")
@@ -221,7 +232,7 @@ def exchange(
 
 
 @fx.command("revalue")
-@click.option("--at", type=TIMESTAMP, required=True, help="Period end (ISO 8601).")
+@click.option("--at", type=TIMESTAMP, required=True, help="Period end (TIMESTAMP).")
 @click.option("--currency", "reporting_currency", required=True, help="Reporting currency.")
 @_max_age_option
 @json_option

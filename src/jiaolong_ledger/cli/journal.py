@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
 import click
 
-from jiaolong_ledger.cli.common import TIMESTAMP, emit, json_option, progress, state
+from jiaolong_ledger.cli.common import (
+    TIMESTAMP,
+    check_output_path,
+    emit,
+    json_option,
+    progress,
+    state,
+    writing_after_commit,
+)
 
 
 def _progress(label: str) -> Any:
@@ -21,7 +30,10 @@ def _progress(label: str) -> Any:
 
 @click.group()
 def journal() -> None:
-    """Export, verify and replay the journal."""
+    """Export, verify and replay the journal.
+
+    TIMESTAMP: ISO 8601 with Z or an offset; a bare date (2026-11-30) is 00:00 UTC that day.
+    """
 
 
 @journal.command("export")
@@ -51,20 +63,27 @@ def journal_export(
 
     JSON Lines is the stored, hashed text (SPEC §5). Beancount passes bean-check and gives
     trial-balance's balances; pending entries are custom "jiaolong-pending" directives.
+    The output path is checked (its folder exists and is writable) before the export starts.
     """
-    count = (
-        state()
-        .ledger()
-        .export_journal(
+    to_file = output != "-"
+    if to_file:
+        check_output_path(output)
+    ledger = state().ledger()
+    rerender = f"jiaolong journal export --format {fmt} -o {output}"
+    with (
+        writing_after_commit("nothing changed in the ledger (an export only reads)", rerender)
+        if to_file
+        else nullcontext()
+    ):
+        count = ledger.export_journal(
             output, format=fmt, start_seq=start_seq, end_seq=end_seq, since=since, until=until
         )
-    )
-    if output != "-":
+    if to_file:
         click.echo(f"exported {count} entries ({fmt}) to {output}", err=True)
 
 
 @journal.command("verify")
-@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", required=False, type=click.Path(allow_dash=True))
 @click.option(
     "--head",
     "expected_head",
@@ -78,13 +97,21 @@ def journal_export(
     is_flag=True,
     help="FILE is a range export: check it from its first line's seq and prev_hash.",
 )
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Exit 0 when there are no entries at all (by default: exit 1, nothing to verify).",
+)
 @json_option
-def journal_verify(file: str | None, expected_head: str | None, anchored: bool) -> None:
+def journal_verify(
+    file: str | None, expected_head: str | None, anchored: bool, allow_empty: bool
+) -> None:
     """Verify the database's journal and balances, or an exported JSON Lines FILE.
 
     Recomputes the hash chain from genesis, checks seq continuity, per-entry balance, key
     uniqueness and (against a database) that stored balances equal the sums of postings.
-    Prints every finding with its code; exit 1 on any finding.
+    Prints every finding with its code; exit 1 on any finding, and exit 1 when there is no
+    entry to verify (a wrong --db or an empty file) unless --allow-empty.
     """
     from jiaolong_ledger.audit.report import HEAD_MISMATCH
     from jiaolong_ledger.audit.verify import verify_file
@@ -109,8 +136,17 @@ def journal_verify(file: str | None, expected_head: str | None, anchored: bool) 
                 f"{expected_head}",
             )
     data = report.to_dict()
+    empty = report.ok and report.entries == 0 and not allow_empty
+    if empty:
+        data.update(ok=False, nothing_to_verify=True)
 
     def human() -> None:
+        if empty:
+            click.echo(
+                f"nothing to verify: no entries in {file or state().ledger().database.url} "
+                "(--allow-empty accepts an empty journal)"
+            )
+            return
         for finding in report.findings:
             click.echo(f"{finding.code} {finding.where}: {finding.message}")
         hidden = report.findings_total - len(report.findings)
@@ -128,12 +164,12 @@ def journal_verify(file: str | None, expected_head: str | None, anchored: bool) 
             )
 
     emit(data, human)
-    if not report.ok:
+    if not report.ok or empty:
         raise SystemExit(1)
 
 
 @journal.command("replay")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", type=click.Path(allow_dash=True))
 @click.option("--into", required=True, help="URL of the EMPTY database to rebuild into.")
 @json_option
 def journal_replay(file: str, into: str) -> None:

@@ -12,7 +12,8 @@ from jiaolong_ledger.errors import LedgerError
 
 
 class LedgerGroup(click.Group):
-    """Turns every LedgerError into ``error: CODE: message`` and exit 1 or 2."""
+    """Turns every LedgerError into ``error: CODE: message`` and its exit code (1, 2 or 3),
+    including those raised while options are parsed (a TIMESTAMP, a --db URL)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -44,7 +45,14 @@ class LedgerGroup(click.Group):
 def cli(ctx: click.Context, db_url: str, log_format: str, json_output: bool, verbose: bool) -> None:
     """jiaolong-ledger: double-entry settlement ledger and clearing engine.
 
-    Exit codes: 0 ok, 1 a ledger rule was violated or verification failed, 2 usage or input error.
+    Exit codes: 0 ok, 1 a ledger rule was violated or verification failed, 2 usage or input
+    error (a missing file, a malformed --db URL, no ledger at --db), 3 the work was committed
+    but an output file could not be written (the message says how to write it again).
+
+    Read-only commands never create a database: db upgrade (or any write command) does.
+
+    TIMESTAMP options take ISO 8601 with Z or an offset (2026-11-30T09:00:00+08:00); a bare
+    date (2026-11-30) means 00:00 UTC of that day; a time without an offset is refused.
     """
     from jiaolong_ledger.logs import configure
 

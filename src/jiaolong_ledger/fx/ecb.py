@@ -7,19 +7,21 @@ are fixed at 14:15 CET; each day's quotes are stored as of :data:`ECB_FIXING_TIM
 date (13:15 UTC all year, so in summer an hour after the fixing, never before it) with source
 :data:`ECB_SOURCE`.
 
-Parsing is pure and checks the whole file before anything is stored: a malformed line is an
-error that names its line number, and nothing is imported.
+The file is read through the intake layer (``intake.csv_rows``: a missing or unreadable file,
+a directory, bytes that are not UTF-8, a line or field over the intake limits are
+``INVALID_INPUT`` naming the line). Parsing is pure and checks the whole file before anything is
+stored: a malformed line is an error that names its line number, and nothing is imported.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Final
 
+from jiaolong_ledger import intake
 from jiaolong_ledger.errors import InvalidInputError, InvalidRateError, LedgerError
 from jiaolong_ledger.fx.rates import StoredQuote, check_rate_currency, parse_rate
 
@@ -27,8 +29,10 @@ ECB_SOURCE: Final = "ECB"
 ECB_BASE: Final = "EUR"
 ECB_FIXING_TIME_UTC: Final = time(13, 15, tzinfo=UTC)
 MISSING_CELLS: Final = frozenset({"", "N/A"})
-ECB_FILE_BYTES_MAX: Final = 64 * 1024 * 1024
-"""The full history since 1999 is about 2 MB; anything far larger is not an ECB file."""
+ECB_QUOTES_MAX: Final = 1_000_000
+"""Most rates one file may hold: the full history since 1999 has about 200,000; a file far
+larger is not an ECB file (and all of it is held in memory until it is checked)."""
+BYTE_ORDER_MARK: Final = "\ufeff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,7 @@ def fixing_instant(day: date) -> datetime:
 
 def _header(cells: list[str]) -> list[str]:
     names = [cell.strip() for cell in cells]
+    names[0] = names[0].removeprefix(BYTE_ORDER_MARK).strip()
     while names and names[-1] == "":
         names.pop()
     if not names or names[0] != "Date":
@@ -126,14 +131,15 @@ def _row_quotes(cells: list[str], currencies: list[str], line: int) -> list[Stor
     return quotes
 
 
-def parse_ecb_lines(lines: Iterable[str]) -> EcbFile:
-    """Every quote of an ECB CSV, checked; raises on the first malformed line."""
+def parse_ecb_rows(rows: Iterable[tuple[int, list[str]]]) -> EcbFile:
+    """Every quote of an ECB CSV given as ``(line number, cells)``, checked; raises on the
+    first malformed line."""
     quotes: list[StoredQuote] = []
     line_numbers: list[int] = []
     currencies: list[str] | None = None
     days: set[date] = set()
-    for line_number, cells in enumerate(csv.reader(lines), start=1):
-        if not any(cell.strip() for cell in cells):
+    for line_number, cells in rows:
+        if not any(cell.strip(BYTE_ORDER_MARK + " \t") for cell in cells):
             continue
         if currencies is None:
             if line_number != 1:
@@ -142,6 +148,13 @@ def parse_ecb_lines(lines: Iterable[str]) -> EcbFile:
             continue
         row = _row_quotes(cells, currencies, line_number)
         days.add(_day(cells[0], line_number))
+        if len(quotes) + len(row) > ECB_QUOTES_MAX:
+            raise InvalidInputError(
+                f"line {line_number}: more than {ECB_QUOTES_MAX} rates in one file",
+                line=line_number,
+                limit="ecb_quotes_max",
+                limit_value=ECB_QUOTES_MAX,
+            )
         quotes.extend(row)
         line_numbers.extend([line_number] * len(row))
     if currencies is None:
@@ -150,21 +163,6 @@ def parse_ecb_lines(lines: Iterable[str]) -> EcbFile:
 
 
 def read_ecb_file(path: str | Path) -> EcbFile:
-    file_path = Path(path)
-    try:
-        size = file_path.stat().st_size
-        if size > ECB_FILE_BYTES_MAX:
-            raise InvalidInputError(
-                f"{file_path} is {size} bytes; the limit is {ECB_FILE_BYTES_MAX}",
-                path=str(file_path),
-            )
-        with open(file_path, encoding="utf-8-sig", newline="") as handle:
-            return parse_ecb_lines(handle)
-    except OSError as error:
-        raise InvalidInputError(
-            f"cannot read {file_path}: {error.strerror}", path=str(file_path)
-        ) from None
-    except UnicodeDecodeError as error:
-        raise InvalidInputError(
-            f"{file_path} is not UTF-8 text: {error.reason}", path=str(file_path)
-        ) from None
+    """The ECB CSV at ``path`` (``-``: standard input), read through ``intake.csv_rows`` and
+    checked whole."""
+    return parse_ecb_rows(intake.csv_rows(path, what="ECB file"))
