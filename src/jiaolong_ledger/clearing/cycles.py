@@ -17,10 +17,19 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, case, func, select, update
+from sqlalchemy import Connection, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from jiaolong_ledger.clearing.model import Cycle, Obligation, ObligationRequest, SubmitResult
+from jiaolong_ledger.clearing.digest import digest_of, frozen_set
+from jiaolong_ledger.clearing.model import (
+    OBLIGATION_CANCELLED,
+    OBLIGATION_PENDING,
+    OBLIGATION_SETTLED,
+    Cycle,
+    Obligation,
+    ObligationRequest,
+    SubmitResult,
+)
 from jiaolong_ledger.clearing.participants import ids
 from jiaolong_ledger.clearing.tables import (
     CYCLE_FROZEN,
@@ -37,6 +46,7 @@ from jiaolong_ledger.errors import (
     LimitExceededError,
 )
 from jiaolong_ledger.journal.validation import BATCH_SIZE_MAX, check_key, raise_problems
+from jiaolong_ledger.journal.writer import Transaction
 from jiaolong_ledger.money import check_currency, positive_minor
 
 OPEN_CYCLE_ATTEMPTS_MAX: Final = 50
@@ -50,6 +60,7 @@ _CONTENT_COLUMNS: Final = (
     "currency",
     "settlement_currency",
     "amount_minor",
+    "priority",
 )
 
 
@@ -60,6 +71,12 @@ def _is_postgres(connection: Connection) -> bool:
 def _insert(connection: Connection, table: Any) -> Any:
     dialect = postgresql if _is_postgres(connection) else sqlite
     return dialect.insert(table)
+
+
+def _next_cycle_id() -> Any:
+    """The next cycle number, taken under the cycle locks: ``max + 1``, not a sequence, so a
+    rolled-back transaction leaves no gap (PostgreSQL sequences are not transactional)."""
+    return select(func.coalesce(func.max(clearing_cycles.c.id), 0) + 1).scalar_subquery()
 
 
 def lock_open_cycle(connection: Connection, *, exclusive: bool, now: datetime) -> Any:
@@ -73,7 +90,7 @@ def lock_open_cycle(connection: Connection, *, exclusive: bool, now: datetime) -
             return row
         connection.execute(
             _insert(connection, clearing_cycles)
-            .values(status=CYCLE_OPEN, opened_at=now)
+            .values(id=_next_cycle_id(), status=CYCLE_OPEN, opened_at=now)
             .on_conflict_do_nothing()
         )
     raise AssertionError("no open clearing cycle could be locked")
@@ -116,6 +133,7 @@ def _row(request: ObligationRequest, now: datetime, index: int) -> dict[str, Any
         "settlement_currency": settlement_currency,
         "amount_minor": amount_minor,
         "submitted_at": request.at or now,
+        "priority": request.priority,
     }
 
 
@@ -208,8 +226,12 @@ def _insert_rows(connection: Connection, rows: list[dict[str, Any]], cycle_id: i
 # -- cut-off -------------------------------------------------------------------------------
 
 
-def cutoff(connection: Connection, at: datetime, now: datetime) -> tuple[int, int]:
-    """Freeze the open cycle at ``at`` and open the next; returns (frozen id, next id)."""
+def cutoff(journal: Transaction, at: datetime, now: datetime) -> tuple[int, int]:
+    """Freeze the open cycle at ``at`` and open the next; returns (frozen id, next id).
+
+    In the same transaction the frozen set's digest (:mod:`.digest`) goes into the journal
+    chain as the ``cycle_cutoff`` record of the frozen cycle: the recorded finality point."""
+    connection = journal.connection
     row = lock_open_cycle(connection, exclusive=True, now=now)
     last_cutoff = connection.execute(select(func.max(clearing_cycles.c.cutoff_at))).scalar()
     if last_cutoff is not None and at < last_cutoff:
@@ -226,7 +248,9 @@ def cutoff(connection: Connection, at: datetime, now: datetime) -> tuple[int, in
     )
     next_id = int(
         connection.execute(
-            clearing_cycles.insert().returning(clearing_cycles.c.id),
+            clearing_cycles.insert()
+            .values(id=_next_cycle_id())
+            .returning(clearing_cycles.c.id),
             {"status": CYCLE_OPEN, "opened_at": at},
         ).scalar_one()
     )
@@ -247,6 +271,10 @@ def cutoff(connection: Connection, at: datetime, now: datetime) -> tuple[int, in
         .where(clearing_cycles.c.id == frozen_id)
         .values(frozen_obligations=int(count))
     )
+    in_cycle = read_obligations(connection, cycle_id=frozen_id)
+    frozen = frozen_set(o for o in in_cycle if o.status != OBLIGATION_CANCELLED)
+    assert len(frozen) == count, "the frozen set differs from the cycle's count"
+    journal.cycle_cutoff(frozen_id, len(frozen), digest_of(frozen))
     return frozen_id, next_id
 
 
@@ -287,31 +315,51 @@ def read_cycles(connection: Connection) -> list[Cycle]:
 def read_obligations(
     connection: Connection, *, cycle_id: int | None = None, references: Sequence[str] = ()
 ) -> Iterator[Obligation]:
+    """Obligations of cycle ``cycle_id`` (those in it and those cancelled from it) and/or with
+    the given references; status ``settled`` when their cycle is settled, else ``pending``
+    (``cancelled`` for a cancelled one)."""
     o = clearing_obligations
     payer = clearing_participants.alias("payer")
     payee = clearing_participants.alias("payee")
     query = (
-        select(o, payer.c.name.label("payer"), payee.c.name.label("payee"))
+        select(
+            o,
+            payer.c.name.label("payer"),
+            payee.c.name.label("payee"),
+            clearing_cycles.c.status.label("cycle_status"),
+        )
         .join(payer, payer.c.id == o.c.payer_id)
         .join(payee, payee.c.id == o.c.payee_id)
+        .outerjoin(clearing_cycles, clearing_cycles.c.id == o.c.cycle_id)
         .order_by(o.c.id)
     )
     if cycle_id is not None:
-        query = query.where(o.c.cycle_id == cycle_id)
+        query = query.where(or_(o.c.cycle_id == cycle_id, o.c.cancelled_cycle_id == cycle_id))
     if references:
         query = query.where(o.c.reference.in_(list(references)))
     for row in connection.execute(query):
-        yield Obligation(
-            reference=row.reference,
-            cycle_id=int(row.cycle_id),
-            payer=row.payer,
-            payee=row.payee,
-            amount_minor=int(row.amount_minor),
-            currency=row.currency,
-            settlement_currency=row.settlement_currency,
-            submitted_at=row.submitted_at,
-            first_cycle_id=int(row.first_cycle_id),
-        )
+        settled = row.cycle_status == CYCLE_SETTLED
+        yield obligation_of(row, OBLIGATION_SETTLED if settled else OBLIGATION_PENDING)
+
+
+def obligation_of(row: Any, status: str = OBLIGATION_PENDING) -> Obligation:
+    """An obligation row (joined with its payer's and payee's names); a cancelled one names
+    the cycle it was cancelled from."""
+    cancelled = row.cancelled_at is not None
+    return Obligation(
+        reference=row.reference,
+        cycle_id=int(row.cancelled_cycle_id if cancelled else row.cycle_id),
+        payer=row.payer,
+        payee=row.payee,
+        amount_minor=int(row.amount_minor),
+        currency=row.currency,
+        settlement_currency=row.settlement_currency,
+        submitted_at=row.submitted_at,
+        first_cycle_id=int(row.first_cycle_id),
+        priority=row.priority,
+        status=OBLIGATION_CANCELLED if cancelled else status,
+        cancelled_at=row.cancelled_at,
+    )
 
 
 __all__ = [
