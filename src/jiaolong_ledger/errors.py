@@ -229,6 +229,18 @@ class CycleNotFrozenError(LedgerError):
     code = "CYCLE_NOT_FROZEN"
 
 
+class ObligationNotFoundError(LedgerError):
+    """No clearing obligation with that reference."""
+
+    code = "OBLIGATION_NOT_FOUND"
+
+
+class ObligationNotCancellableError(LedgerError):
+    """The clearing obligation is past its cut-off (in a frozen or settled cycle)."""
+
+    code = "OBLIGATION_NOT_CANCELLABLE"
+
+
 class FacilityNotFoundError(LedgerError):
     """No financing facility with that id (financing sub-domain)."""
 

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine
 from jiaolong_ledger.accounts.model import Account, AccountStatus, Balance
 from jiaolong_ledger.adapters import ingest as ingest_event
 from jiaolong_ledger.audit.export import export_journal
-from jiaolong_ledger.audit.replay import replay
+from jiaolong_ledger.audit.replay import check_readable, replay
 from jiaolong_ledger.audit.report import Progress, VerifyReport
 from jiaolong_ledger.audit.verify_db import verify_database
 from jiaolong_ledger.clearing import ClearingBook
@@ -263,6 +263,7 @@ class Ledger:
     def replay(cls, path: str | Path, into: str, *, progress: Progress | None = None) -> Ledger:
         """Rebuild a ledger at ``into`` (empty) from an exported JSON Lines journal, verifying
         every line before it is re-enacted; returns the rebuilt ledger, open."""
+        check_readable(path)  # an unreadable file creates nothing at ``into``
         ledger = cls.connect(into)
         try:
             replay(path, ledger._scope, progress=progress)

@@ -258,9 +258,14 @@ def test_malformed_lines_are_findings_not_crashes(tmp_path: Path, verify: Verify
             }
         ]
     )
-    report = verify(_write(tmp_path / "m.jsonl", ["not json", "[1, 2]", *good]))
-    assert [f.code for f in report.findings][:2] == ["MALFORMED_ENTRY", "MALFORMED_ENTRY"]
-    assert "MALFORMED_ENTRY" in {f.code for f in report.findings[2:]}
+    report = verify(_write(tmp_path / "m.jsonl", ["not json", "[1, 2]", '{"seq": "1"}', *good]))
+    lines = [(f.code, f.details.get("kind"), f.seq, f.details.get("line")) for f in report.findings]
+    assert lines[:3] == [
+        ("JOURNAL_TAMPERED", "MALFORMED_LINE", 1, 1),  # not JSON
+        ("JOURNAL_TAMPERED", "MALFORMED_LINE", 2, 2),  # JSON, but not an object
+        ("MALFORMED_ENTRY", None, 3, 3),  # an object, but no integer seq
+    ]
+    assert "MALFORMED_ENTRY" in {f.code for f in report.findings[3:]}
     with pytest.raises(JournalTamperedError) as raised:
         report.raise_if_broken()
     assert raised.value.details["first_broken_seq"] == 1

@@ -74,7 +74,7 @@ HOSTILE: list[tuple[str, bytes, str, str | None]] = [
     ("int-currency", line(currency=978), "INVALID_INPUT", "currency"),
     ("null-payer", line(payer=None), "INVALID_INPUT", "payer"),
     ("misspelt-field", line(referense="r3"), "INVALID_INPUT", "referense"),
-    ("unknown-field", line(priority="urgent"), "INVALID_INPUT", "priority"),
+    ("unknown-field", line(urgency="high"), "INVALID_INPUT", "urgency"),
     (
         "missing-field",
         json.dumps({k: v for k, v in GOOD.items() if k != "payee"}).encode(),

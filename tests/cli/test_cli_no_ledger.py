@@ -49,6 +49,8 @@ READ_ONLY_CASES: dict[str, tuple[str, ...]] = {
     "clearing cycles": (),
     "clearing report": ("1",),
     "clearing export-iso20022": ("1", "."),
+    "clearing obligations": ("1",),
+    "clearing export-obligations": ("1", "obligations.jsonl"),
     "financing show": ("facility-1",),
     "journal export": (),
     "journal verify": (),

@@ -4,8 +4,16 @@ It holds the only state of a verification pass (see :mod:`.verify` for what each
 satisfy): the expected seq and previous hash, the keys (spilled to disk by
 :class:`~.keys.KeyRegistry`), one :class:`~.report.AccountRecord` per account and the legs of
 each still-pending entry. A *segment* checker checks one chunk of a file in a worker process and
-hands what it could not judge alone to the main checker as a :class:`~.report.SegmentResult`.
-Both sources (:mod:`.verify`, :mod:`.verify_db`) and replay feed lines through it.
+hands what it could not judge alone to the main checker as a :class:`~.report.SegmentResult`
+(:mod:`.segments` makes and stitches them).
+Both sources (:mod:`.verify`, :mod:`.verify_db`) and replay feed lines through it, every line
+including blank ones (skipped, but counted: a finding names the line by its number).
+
+A line is read under the intake layer's rules (:mod:`.line_format`). One it refuses is a
+``JOURNAL_TAMPERED`` finding of kind ``MALFORMED_LINE`` naming the seq the line stands in for
+and the line number, with the intake's reason; a JSON object without an integer ``seq`` is
+``MALFORMED_ENTRY``. Either way the line takes up one seq, and the link from it to the next line
+cannot be checked (the next line's ``prev_hash`` is not judged).
 """
 
 from __future__ import annotations
@@ -14,24 +22,40 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from jiaolong_ledger.audit.keys import KeyRegistry, KeyResolver
-from jiaolong_ledger.audit.line_format import AmountPatterns, content_hash_ok, parse_line
+from jiaolong_ledger.audit.line_format import (
+    AmountPatterns,
+    content_hash_ok,
+    parse_line,
+    read_line,
+)
 from jiaolong_ledger.audit.report import (
     ACCOUNT_INVALID,
-    DUPLICATE_KEY,
+    FINDINGS_MAX,
     HEAD_MISMATCH,
     JOURNAL_TAMPERED,
     MALFORMED_ENTRY,
+    MALFORMED_LINE,
     PENDING_INVALID,
     SEQ_BROKEN,
     UNBALANCED_ENTRY,
     AccountRecord,
+    BadLine,
     Leg,
-    SegmentResult,
     VerifyReport,
 )
+from jiaolong_ledger.errors import InvalidInputError
+from jiaolong_ledger.intake import LINE_BYTES_MAX
 from jiaolong_ledger.journal.canonical import GENESIS_HASH
-from jiaolong_ledger.journal.entry import ACCOUNT_RECORD_KINDS, ENTRY_KINDS, TWO_PHASE_KINDS
+from jiaolong_ledger.journal.entry import (
+    ACCOUNT_RECORD_KINDS,
+    ENTRY_KINDS,
+    RECORD_KINDS,
+    TWO_PHASE_KINDS,
+)
+from jiaolong_ledger.money import AMOUNT_MINOR_MAX
 
+_STATUS_OF_KIND: Final = {kind: "posted" for kind in ENTRY_KINDS} | {"pending": "pending"}
+"""The status each entry kind is written with."""
 _ACCOUNT_STATUS_AFTER: Final = {
     "open_account": "open",
     "freeze_account": "frozen",
@@ -40,13 +64,32 @@ _ACCOUNT_STATUS_AFTER: Final = {
 }
 
 
+def _record_ok(obj: dict[str, Any], kind: str) -> bool:
+    """A record of its own (``cycle_cutoff``): its members present and well typed, its key
+    ``<kind>:<cycle>``."""
+    if kind != "cycle_cutoff":  # pragma: no cover - the only record kind so far
+        return all(name in obj for name in RECORD_KINDS[kind])
+    cycle, count, digest = obj.get("cycle"), obj.get("obligations"), obj.get("digest")
+    return (
+        type(cycle) is int
+        and cycle > 0
+        and type(count) is int
+        and count >= 0
+        and type(digest) is str
+        and len(digest) == 64
+        and all(c in "0123456789abcdef" for c in digest)
+        and obj.get("key") == f"{kind}:{cycle}"
+        and "account" not in obj
+    )
+
+
 class JournalChecker:
     """Feeds lines one at a time; accumulates findings in a :class:`VerifyReport`.
 
     ``segment=True`` checks one chunk of a longer journal on its own (in a worker process):
     it starts from its first line like a slice, checks accounts and pending entries it has seen
-    itself, and defers the rest to the main checker's :meth:`absorb` as a
-    :class:`SegmentResult`.
+    itself, and defers the rest to the main checker (:func:`~.segments.absorb` of its
+    :func:`~.segments.segment_result`).
     """
 
     def __init__(
@@ -56,8 +99,11 @@ class JournalChecker:
         anchored: bool = False,
         segment: bool = False,
         position_base: int = 0,
+        skip_blank: bool = True,
     ) -> None:
         self.report = report
+        self.skip_blank = skip_blank
+        """Skip blank lines (a file's); False: a blank line is a bad line (a database's)."""
         self.anchored = anchored
         self.segment = segment
         report.anchored = anchored
@@ -65,14 +111,20 @@ class JournalChecker:
         if not anchored:
             report.checks += ["accounts", "pending"]
         self.expected_seq = 1
-        self.prev_hash = GENESIS_HASH
+        self.prev_hash: str | None = GENESIS_HASH
+        """The hash the next line must name; None after a line that could not be read."""
         self.started = False
         self.position = position_base
+        self.position_base = position_base
+        self.lines_before = 0
+        """Lines of the chunks absorbed so far (the main checker of a chunked file)."""
         self.keys = KeyRegistry()
         self.accounts: dict[str, AccountRecord] = {}
         self.pending: dict[str, tuple[Leg, ...]] = {}
         self._amounts = AmountPatterns()
         self.first_prev_hash: str | None = None
+        self.leading_bad_lines: list[BadLine] = []
+        self.leading_bad_more = 0
         self.account_events: list[tuple[int, str, dict[str, Any]]] = []
         self.external_uses: dict[tuple[str, str], list[int]] = {}
         self.external_resolutions: list[tuple[int, str, str, tuple[Leg, ...]]] = []
@@ -80,30 +132,35 @@ class JournalChecker:
     # -- the chain -----------------------------------------------------------------------
 
     def feed(self, line: bytes | str) -> dict[str, Any] | None:
-        """Check one line; returns its object (None when it is not even a JSON object)."""
-        raw = line.encode() if isinstance(line, str) else line
-        raw = raw.strip()
+        """Check one line (of a file, without its newline); returns its object, or None when
+        the line is blank or not a journal object."""
+        raw = line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line
         self.position += 1
-        report = self.report
-        obj = parse_line(raw)
-        if obj is None or type(obj.get("seq")) is not int:
-            self._malformed_line()
+        stripped = raw.strip()
+        obj = parse_line(stripped) if len(raw) <= LINE_BYTES_MAX else None
+        if obj is None:
+            obj = self._read(raw, stripped)
+            if obj is None:
+                return None
+        seq = obj.get("seq")
+        if type(seq) is not int:
+            self._bad_line(MALFORMED_ENTRY, "a JSON object without an integer seq", {})
             return None
-        seq: int = obj["seq"]
+        report = self.report
         if not self.started:
             self._first(obj, seq)
         if seq != self.expected_seq:
-            seq = self._seq_broken(seq, obj.get("prev_hash") == self.prev_hash)
+            seq = self.seq_broken(seq, obj.get("prev_hash") == self.prev_hash)
         self.expected_seq = seq + 1
         stated = obj.get("hash")
-        if obj.get("prev_hash") != self.prev_hash:
+        if obj.get("prev_hash") != self.prev_hash and self.prev_hash is not None:
             report.add(
                 JOURNAL_TAMPERED,
                 seq,
                 f"seq {seq}: prev_hash does not match the hash of the entry before it",
                 expected_prev_hash=self.prev_hash,
             )
-        if not content_hash_ok(raw, obj):
+        if not content_hash_ok(stripped, obj):
             report.add(JOURNAL_TAMPERED, seq, f"seq {seq}: hash does not match the content")
         self.prev_hash = stated if type(stated) is str else ""
         self._check_entry(obj, seq)
@@ -112,28 +169,51 @@ class JournalChecker:
         report.last_hash = self.prev_hash
         return obj
 
-    def _malformed_line(self) -> None:
-        known = self.started or not self.segment
-        where = f"after seq {self.expected_seq - 1}" if known else f"line {self.position}"
-        self.report.add(
-            MALFORMED_ENTRY,
-            self.expected_seq if known else None,
-            f"the line {where} is not a journal object with an integer seq",
-            line=self.position,
-        )
+    def _read(self, raw: bytes, stripped: bytes) -> dict[str, Any] | None:
+        """The slow path: the intake layer's verdict on a line the fast path did not accept."""
+        if not stripped and len(raw) <= LINE_BYTES_MAX:
+            if not self.skip_blank:
+                self._bad_line(JOURNAL_TAMPERED, "an empty line", {"kind": MALFORMED_LINE})
+            return None
+        try:
+            return read_line(raw)
+        except InvalidInputError as refusal:
+            details = {k: v for k, v in refusal.details.items() if v is not None and k != "line"}
+            details["kind"] = MALFORMED_LINE  # with the intake's limit and byte, if it named them
+            self._bad_line(JOURNAL_TAMPERED, f"not valid JSON Lines: {refusal.message}", details)
+            return None
+
+    def _bad_line(self, code: str, reason: str, details: dict[str, Any]) -> None:
+        line = self.position - self.position_base
+        if self.segment and not self.started:  # the seq it stands in for is the main's to say
+            if len(self.leading_bad_lines) < FINDINGS_MAX:
+                self.leading_bad_lines.append((code, line, reason, details))
+            else:
+                self.leading_bad_more += 1
+        else:
+            self.bad_line(code, line, reason, details)
+
+    def bad_line(self, code: str, line: int, reason: str, details: dict[str, Any]) -> None:
+        """Report a line that is not a journal object; it takes up the expected seq."""
+        known = self.started or not self.anchored
+        seq = self.expected_seq if known else None
+        self.report.add(code, seq, f"line {line}: {reason}", line=line, reason=reason, **details)
         if known:
             self.expected_seq += 1
+            self.prev_hash = None
 
     def _first(self, obj: dict[str, Any], seq: int) -> None:
         self.started = True
         self.report.first_seq = seq
         prev = obj.get("prev_hash")
         self.first_prev_hash = prev if isinstance(prev, str) else None
-        if self.anchored or self.segment:
+        if self.segment:  # the main checker judges the link into the segment
+            self.expected_seq, self.prev_hash = seq, None
+        elif self.anchored:
             self.expected_seq = seq
             self.prev_hash = prev if isinstance(prev, str) else GENESIS_HASH
 
-    def _seq_broken(self, seq: int, linked: bool = False) -> int:
+    def seq_broken(self, seq: int, linked: bool = False) -> int:
         """Report a seq that is not the expected one; return the seq to go on from.
 
         A line that still chains to the previous one (``linked``) is in its place and only its
@@ -160,11 +240,15 @@ class JournalChecker:
             self.report.add(MALFORMED_ENTRY, seq, f"seq {seq}: key or postings missing")
             return
         self.keys.add(key, self.position)
-        if kind in ACCOUNT_RECORD_KINDS:
+        status = _STATUS_OF_KIND.get(kind) if type(kind) is str else None
+        if status is None and kind in ACCOUNT_RECORD_KINDS:
             self._account_record(obj, seq, kind, postings)
             return
-        status = obj.get("status")
-        if kind not in ENTRY_KINDS or status != ("pending" if kind == "pending" else "posted"):
+        if status is None and type(kind) is str and kind in RECORD_KINDS:
+            if postings or obj.get("status") != "posted" or not _record_ok(obj, kind):
+                self.report.add(MALFORMED_ENTRY, seq, f"seq {seq}: malformed {kind} record")
+            return
+        if status is None or obj.get("status") != status:
             self.report.add(MALFORMED_ENTRY, seq, f"seq {seq}: kind {kind!r} with that status")
             return
         # The hot loop: parse, balance and account-check every posting in one pass.
@@ -190,7 +274,7 @@ class JournalChecker:
                 self._malformed_posting(postings, seq)
                 return
             minor = int(amount.replace(".", ""))
-            if not minor:
+            if not 0 < minor <= AMOUNT_MINOR_MAX:
                 self._malformed_posting(postings, seq)
                 return
             totals[currency] = totals.get(currency, 0) + (minor if side == "debit" else -minor)
@@ -238,21 +322,12 @@ class JournalChecker:
                 record is None or (record.currency is None and record.status != "closed")
             ):
                 # opened before this segment: the main checker knows it
-                use = self.external_uses.get((account, currency))
-                if use is None:
-                    self.external_uses[(account, currency)] = [seq, 1]
-                else:
-                    use[1] += 1
+                self.external_uses.setdefault((account, currency), [seq, 0])[1] += 1
                 continue
-            self._account_problem(account, currency, seq, record)
+            self.report_account_problem(account, currency, seq, record)
 
-    def _account_problem(
-        self,
-        account: str,
-        currency: str,
-        seq: int,
-        record: AccountRecord | None,
-        postings: int = 1,
+    def report_account_problem(
+        self, account: str, currency: str, seq: int, record: AccountRecord | None, postings: int = 1
     ) -> None:
         if record is None:
             problem = "was never opened"
@@ -263,12 +338,8 @@ class JournalChecker:
         else:
             return
         also = f" (and {postings - 1} later postings of that chunk)" if postings > 1 else ""
-        self.report.add(
-            ACCOUNT_INVALID,
-            seq,
-            f"seq {seq}: account {account} {problem}{also}",
-            account=account,
-        )
+        message = f"seq {seq}: account {account} {problem}{also}"
+        self.report.add(ACCOUNT_INVALID, seq, message, account=account)
 
     def _account_record(
         self, obj: dict[str, Any], seq: int, kind: str, postings: list[Any]
@@ -330,9 +401,9 @@ class JournalChecker:
         if held is None and self.segment and isinstance(pending_key, str):
             self.external_resolutions.append((seq, kind, pending_key, tuple(legs)))
             return
-        self._resolve_pending(seq, kind, pending_key, held, legs)
+        self.resolve_pending(seq, kind, pending_key, held, legs)
 
-    def _resolve_pending(
+    def resolve_pending(
         self,
         seq: int,
         kind: str,
@@ -364,91 +435,13 @@ class JournalChecker:
                 pending_key=pending_key,
             )
 
-    # -- segments ------------------------------------------------------------------------
-
-    def segment_result(self) -> SegmentResult:
-        report = self.report
-        hashes, positions = self.keys.export_buckets()
-        self.keys.close()
-        return SegmentResult(
-            entries=report.entries,
-            first_seq=report.first_seq,
-            first_prev_hash=self.first_prev_hash,
-            last_seq=report.last_seq,
-            last_hash=report.last_hash,
-            findings=report.findings,
-            findings_total=report.findings_total,
-            key_hashes=hashes,
-            key_positions=positions,
-            account_events=self.account_events,
-            external_uses=self.external_uses,
-            external_resolutions=self.external_resolutions,
-            open_pending=self.pending,
-        )
-
-    def absorb(self, part: SegmentResult) -> None:
-        """Continue this (main) checker's stream with a segment checked elsewhere."""
-        report = self.report
-        if part.entries and part.first_seq is not None:
-            if not self.started:
-                self.started = True
-                report.first_seq = part.first_seq
-                if self.anchored:
-                    self.expected_seq = part.first_seq
-                    self.prev_hash = part.first_prev_hash or GENESIS_HASH
-            if part.first_seq != self.expected_seq:
-                self._seq_broken(part.first_seq)
-            if part.first_prev_hash != self.prev_hash:
-                report.add(
-                    JOURNAL_TAMPERED,
-                    part.first_seq,
-                    f"seq {part.first_seq}: prev_hash does not match the hash of the entry "
-                    "before it",
-                    expected_prev_hash=self.prev_hash,
-                )
-        for finding in part.findings:
-            report.add(finding.code, finding.seq, finding.message, **finding.details)
-        report.findings_total += part.findings_total - len(part.findings)
-        if not self.anchored:
-            for (account, currency), (seq, count) in part.external_uses.items():
-                self._account_problem(
-                    account, currency, seq, self.accounts.get(account), postings=count
-                )
-            for seq, kind, record in part.account_events:
-                self.apply_account_record(seq, kind, record)
-            for seq, kind, pending_key, legs in part.external_resolutions:
-                held = self.pending.pop(pending_key, None)
-                self._resolve_pending(seq, kind, pending_key, held, legs)
-            self.pending.update(part.open_pending)
-        self.keys.absorb(part.key_hashes, part.key_positions)
-        if part.entries:
-            self.expected_seq, self.prev_hash = part.last_seq + 1, part.last_hash
-            report.entries += part.entries
-            report.last_seq, report.last_hash = part.last_seq, part.last_hash
-
     # -- the end -------------------------------------------------------------------------
 
     def finish(self, resolve: KeyResolver | None, expected_head: str | None = None) -> None:
+        """Name the keys seen twice (``resolve`` reads them back), free the key spill, and
+        compare the last hash with ``expected_head``."""
         try:
-            if resolve is None:
-                candidates = self.keys.candidate_positions()
-                if candidates:
-                    self.report.add(
-                        DUPLICATE_KEY,
-                        None,
-                        f"{len(candidates)} entries share a key hash (stream not re-readable "
-                        "to name them)",
-                    )
-            else:
-                for key, seqs in self.keys.duplicates(resolve):
-                    later = [seq for seq in seqs[1:] if seq is not None]
-                    self.report.add(
-                        DUPLICATE_KEY,
-                        later[0] if later else None,
-                        f"key {key!r} appears on seq {', '.join(str(s) for s in seqs)}",
-                        key=key,
-                        seqs=seqs,
-                    )
+            self.keys.report_duplicates(self.report, resolve)
         finally:
             self.keys.close()
         if expected_head is not None and expected_head != self.report.last_hash:

@@ -6,7 +6,8 @@ Each key is reduced to a 64-bit hash and filed, with its position in the stream,
 streaming is at most ``BUCKETS * BUFFER_ENTRIES_MAX`` pairs (4 MiB), however long the journal.
 At the end each bucket is checked on its own (1/64 of the hashes at a time). Equal hashes are
 only candidates: the caller resolves their positions back to real keys, so a hash collision
-can never be reported as a duplicate.
+can never be reported as a duplicate. :meth:`KeyRegistry.report_duplicates` turns what it finds
+into ``DUPLICATE_KEY`` findings.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from array import array
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
+
+from jiaolong_ledger.audit.report import DUPLICATE_KEY, VerifyReport
 
 BUCKETS: Final = 64
 BUFFER_ENTRIES_MAX: Final = 4_096
@@ -107,6 +110,29 @@ class KeyRegistry:
             for key, found in sorted(by_key.items(), key=lambda item: min(item[1])[0])
             if len(found) > 1
         ]
+
+    def report_duplicates(self, report: VerifyReport, resolve: KeyResolver | None) -> None:
+        """A ``DUPLICATE_KEY`` finding per key seen more than once, naming its seqs (without a
+        resolver, one finding counting the entries whose key hashes collide)."""
+        if resolve is None:
+            candidates = self.candidate_positions()
+            if candidates:
+                report.add(
+                    DUPLICATE_KEY,
+                    None,
+                    f"{len(candidates)} entries share a key hash (stream not re-readable to "
+                    "name them)",
+                )
+            return
+        for key, seqs in self.duplicates(resolve):
+            later = [seq for seq in seqs[1:] if seq is not None]
+            report.add(
+                DUPLICATE_KEY,
+                later[0] if later else None,
+                f"key {key!r} appears on seq {', '.join(str(s) for s in seqs)}",
+                key=key,
+                seqs=seqs,
+            )
 
     def close(self) -> None:
         if self._spill_dir is not None:

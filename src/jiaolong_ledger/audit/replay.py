@@ -9,6 +9,15 @@ stops, also with ``JOURNAL_TAMPERED``). The whole replay is one unit of work on 
 :class:`~jiaolong_ledger.unit_of_work.LedgerScope`, written through its journal writer
 (``tx.journal``): a replay that stops leaves the target empty.
 
+The file is read as :func:`~.verify.verify_file` reads it, under the intake layer's rules: a
+file that cannot be read (missing, unreadable, not a regular file) is ``INVALID_INPUT`` before
+any transaction begins; a line the intake refuses (not UTF-8, too long, too deep, a huge
+integer, ``NaN``, a key twice, ...) is a ``JOURNAL_TAMPERED`` finding of kind ``MALFORMED_LINE``
+that stops the replay like any other finding, naming the seq and the line. A line with a valid
+hash that still lacks what replay reads (timestamps, description, metadata, what a reversal or
+an account record names) stops it as ``MALFORMED_ENTRY``, never with a traceback.
+:func:`check_readable` lets a caller refuse an unreadable file before it creates the target.
+
 How each record is re-enacted (the writer stamps times from ``Transaction.clock``, which is set
 per record so that ``effective_at`` and ``recorded_at`` come out as recorded):
 
@@ -19,11 +28,15 @@ per record so that ``effective_at`` and ``recorded_at`` come out as recorded):
 - ``post_pending`` / ``void_pending`` / ``reversal``: ``tx.post_pending`` / ``tx.void_pending``
   / ``tx.reverse``;
 - ``expire_pending``: ``tx.expire_one(pending_key)``, the engine's expiry of one entry (the
-  journal already says it was due).
+  journal already says it was due);
+- ``cycle_cutoff`` (a record of its own, :data:`~jiaolong_ledger.journal.entry.RECORD_KINDS`):
+  ``tx.append_record`` with the record's members, its key ``cycle_cutoff:<cycle>``.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -33,17 +46,24 @@ from sqlalchemy import func, select
 
 from jiaolong_ledger.accounts.model import AccountStatus
 from jiaolong_ledger.audit.checker import JournalChecker
-from jiaolong_ledger.audit.report import Progress, VerifyReport
+from jiaolong_ledger.audit.report import MALFORMED_ENTRY, Progress, VerifyReport
 from jiaolong_ledger.audit.verify import (
-    READ_BATCH_BYTES,
+    _batch_count,
     _identity,
     _resolver,
-    file_batches,
     file_lines,
+    open_journal,
+    read_batches,
 )
 from jiaolong_ledger.errors import InvalidInputError, JournalTamperedError, LedgerError
 from jiaolong_ledger.journal.canonical import GENESIS_HASH, entry_object, line_of, parse_timestamp
-from jiaolong_ledger.journal.entry import ACCOUNT_RECORD_KINDS, Entry, PostedEntry, Posting
+from jiaolong_ledger.journal.entry import (
+    ACCOUNT_RECORD_KINDS,
+    RECORD_KINDS,
+    Entry,
+    PostedEntry,
+    Posting,
+)
 from jiaolong_ledger.journal.validation import Leg
 from jiaolong_ledger.journal.writer import Transaction
 from jiaolong_ledger.logs import get_logger
@@ -92,7 +112,11 @@ class Replayer:
 
     def apply(self, line: str, obj: dict[str, Any]) -> None:
         kind = obj["kind"]
-        if kind not in _ENGINE_OPERATIONS and kind not in ACCOUNT_RECORD_KINDS:
+        if (
+            kind not in _ENGINE_OPERATIONS
+            and kind not in ACCOUNT_RECORD_KINDS
+            and kind not in RECORD_KINDS
+        ):
             if obj["recorded_at"] != self.batch_recorded_at or len(self.batch) >= REPLAY_BATCH_MAX:
                 self.flush()
             self.batch.append((line, _client_entry(obj), obj["seq"]))
@@ -105,6 +129,11 @@ class Replayer:
         if kind in ACCOUNT_RECORD_KINDS:
             self.clock.set(parse_timestamp(obj["effective_at"]), recorded_at)
             self._account_record(line, obj)
+            return
+        if kind in RECORD_KINDS:  # a record of its own (cycle_cutoff): re-appended as it stands
+            self.clock.set(parse_timestamp(obj["effective_at"]), recorded_at)
+            members = {name: obj[name] for name in RECORD_KINDS[kind]}
+            self._check(line, self.tx.append_record(kind, obj["key"].partition(":")[2], members))
             return
         self.clock.set(recorded_at)
         self._check(line, self._engine_operation(obj, recorded_at))
@@ -227,6 +256,39 @@ def _client_entry(obj: dict[str, Any]) -> Entry:
     )
 
 
+def _timestamp(value: object) -> bool:
+    try:
+        parse_timestamp(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _shape_problem(obj: dict[str, Any]) -> str | None:
+    """What a verified line lacks that replay needs to re-enact it (None: nothing).
+
+    The checker has vouched for seq, key, kind, status, postings, account codes and two-phase
+    links; a line with a valid hash can still lack the rest of SPEC §5, and replay reads it.
+    """
+    times = ["effective_at", "recorded_at", *(["expires_at"] if "expires_at" in obj else [])]
+    for name in times:
+        if not _timestamp(obj.get(name)):
+            return f"{name} is not a journal timestamp (like 2026-11-26T08:00:00.000000Z)"
+    if type(obj.get("description")) is not str or type(obj.get("metadata")) is not dict:
+        return "description must be a string and metadata an object"
+    kind = obj["kind"]
+    if kind == "reversal" and type(obj["metadata"].get("reverses")) is not str:
+        return "a reversal whose metadata does not name the entry it reverses"
+    account: dict[str, Any] = obj.get("account") or {}  # the checker vouched: a dict
+    if kind == "open_account" and not (
+        type(account.get("currency")) is str
+        and type(account.get("kind")) is str
+        and type(account.get("constraint")) in (str, type(None))
+    ):
+        return "an open_account record without currency, kind and constraint"
+    return None
+
+
 def _require_empty(tx: Transaction) -> None:
     account_count = tx.connection.execute(select(func.count()).select_from(accounts)).scalar()
     if tx.head() != (0, GENESIS_HASH) or account_count:
@@ -253,9 +315,14 @@ def replay_lines(tx: Transaction, batches: Iterable[list[bytes]], checker: Journ
     for batch in batches:
         for raw in batch:
             obj = checker.feed(raw)
-            if not report.ok or obj is None:
+            if not report.ok:
                 _stop(report)
-            assert obj is not None
+            if obj is None:  # a blank line
+                continue
+            problem = _shape_problem(obj)
+            if problem is not None:
+                report.add(MALFORMED_ENTRY, obj["seq"], f"seq {obj['seq']}: {problem}")
+                _stop(report)
             try:
                 replayer.apply(raw.decode().strip(), obj)
             except LedgerError as error:
@@ -271,6 +338,13 @@ def _locate(error: LedgerError, seq: int) -> None:
         error.message = f"replay of seq {seq}: {error.message}"
 
 
+def check_readable(path: str | Path) -> None:
+    """``INVALID_INPUT`` unless ``path`` opens as a journal file (standard input: always)."""
+    handle = open_journal(path)
+    if handle is not sys.stdin.buffer:
+        handle.close()
+
+
 def replay(
     path: str | Path,
     scope: LedgerScope,
@@ -283,18 +357,20 @@ def replay(
     ``INVALID_INPUT`` when the target holds a journal or accounts, and ``JOURNAL_TAMPERED``
     naming the seq at the first finding; then nothing is written.
     """
+    handle = open_journal(path)  # INVALID_INPUT (missing, unreadable, ...) before anything
+    stdin = handle is sys.stdin.buffer
     report = VerifyReport(source=str(path))
     checker = JournalChecker(report)
-    size = Path(path).stat().st_size
-    total = max(1, -(-size // READ_BATCH_BYTES)) if size else None
     try:
+        total = None if stdin else _batch_count(os.fstat(handle.fileno()).st_size)
+        batches = (progress or _identity)(read_batches(handle, path), total)
         with scope.begin() as unit:
             tx = unit.journal
             _require_empty(tx)
-            replay_lines(tx, (progress or _identity)(file_batches(path), total), checker)
+            replay_lines(tx, batches, checker)
             # A repeated key already stopped the replay (the writer answers it with the first
             # entry, whose line differs); finishing the checker also frees its key spill.
-            checker.finish(_resolver(lambda: file_lines(path)))
+            checker.finish(None if stdin else _resolver(lambda: file_lines(path)))
             if not report.ok:
                 _stop(report)
             if tx.head() != (report.last_seq, report.last_hash):
@@ -305,5 +381,7 @@ def replay(
                 )
     finally:
         checker.keys.close()
+        if not stdin:
+            handle.close()
     log.info("journal_replayed", entries=report.entries, head=report.last_hash)
     return report

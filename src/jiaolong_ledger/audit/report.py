@@ -1,11 +1,11 @@
 """What a verification reports, and what a segment checker hands back: plain values, no I/O.
 
 :class:`VerifyReport` collects :class:`Finding` values under the codes of
-:data:`FINDING_CODES` (database tampering is told apart by :data:`TAMPERING_KINDS`); the
+:data:`FINDING_CODES` (kinds of tampering are told apart by :data:`TAMPERING_KINDS`); the
 :class:`~.checker.JournalChecker`, both verification sources (:mod:`.verify` for files and
 lines, :mod:`.verify_db` for a database) and replay share them. :class:`SegmentResult` (with its
-:class:`AccountRecord` and :data:`Leg`) is what a worker's checker of one chunk of a file passes
-to the main checker to stitch.
+:class:`AccountRecord`, :data:`Leg` and :data:`BadLine`) is what a worker's checker of one chunk
+of a file passes to the main checker to stitch.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from jiaolong_ledger.journal.canonical import GENESIS_HASH
 
 FINDINGS_MAX: Final = 1_000
 """Findings kept in a report; later ones are only counted (``findings_total``)."""
+FINDING_TEXT_MAX: Final = 1_000
+"""Longest message or text detail kept in a finding (a hostile file's key may be a megabyte)."""
 
 JOURNAL_TAMPERED: Final = "JOURNAL_TAMPERED"
 SEQ_BROKEN: Final = "SEQ_BROKEN"
@@ -30,13 +32,16 @@ PENDING_INVALID: Final = "PENDING_INVALID"
 ROW_MISMATCH: Final = "ROW_MISMATCH"
 BALANCE_MISMATCH: Final = "BALANCE_MISMATCH"
 HEAD_MISMATCH: Final = "HEAD_MISMATCH"
+MALFORMED_LINE: Final = "MALFORMED_LINE"
 
 FINDING_CODES: Final = {
     JOURNAL_TAMPERED: "the stored journal differs from what was written: a hash does not match "
-    "the entry's content, prev_hash breaks the chain, or (database) a derived row disagrees "
-    "with the stored lines (its kind says which)",
+    "the entry's content, prev_hash breaks the chain, a line is not valid JSON Lines (kind "
+    "MALFORMED_LINE), or (database) a derived row disagrees with the stored lines (its kind "
+    "says which)",
     SEQ_BROKEN: "seq is not the next one: an entry is missing, duplicated or moved",
-    MALFORMED_ENTRY: "not a journal object of SPEC §5 (bad JSON, member, amount or kind)",
+    MALFORMED_ENTRY: "a JSON object that is not a journal object of SPEC §5 (no integer seq, a "
+    "bad member, amount or kind)",
     UNBALANCED_ENTRY: "debits and credits of an entry differ in some currency",
     DUPLICATE_KEY: "the same idempotency key appears on two entries",
     ACCOUNT_INVALID: "a posting names an account that is not open, or in another currency",
@@ -44,12 +49,24 @@ FINDING_CODES: Final = {
     HEAD_MISMATCH: "the last entry is not the expected chain head",
 }
 TAMPERING_KINDS: Final = {
+    MALFORMED_LINE: "the line is not valid JSON Lines under the intake rules (not UTF-8, longer "
+    "than LINE_BYTES_MAX, nested deeper than JSON_DEPTH_MAX, an integer of more than "
+    "INTEGER_DIGITS_MAX digits, NaN or Infinity, a key twice in one object, a lone surrogate, "
+    "not JSON, not an object): the writer never writes such a line",
     ROW_MISMATCH: "database columns or rows disagree with the stored line",
     BALANCE_MISMATCH: "a stored balance differs from the sum of its postings",
     SEQ_BROKEN: "the chain head row names entries the journal no longer holds",
     HEAD_MISMATCH: "the chain head row is not the last entry",
 }
-"""The ``kind`` of a database ``JOURNAL_TAMPERED`` finding: which check caught it."""
+"""The ``kind`` of a ``JOURNAL_TAMPERED`` finding other than a broken hash: which check caught
+it (``MALFORMED_LINE`` in a file or a database, the others against a database only)."""
+
+
+def _clipped(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > FINDING_TEXT_MAX:
+        return f"{value[:FINDING_TEXT_MAX]}... ({len(value)} characters)"
+    return value
+
 
 Progress = Callable[[Iterable[Any], int | None], Iterable[Any]]
 """Wraps the stream of batches (e.g. a progress bar); gets the batch count when known."""
@@ -64,11 +81,13 @@ class Finding:
 
     @property
     def where(self) -> str:
-        """What the finding concerns: ``seq=12``, else ``account=...`` or ``currency=...``."""
+        """What the finding concerns: ``seq=12``, else ``account=...``, ``currency=...`` or
+        ``line=...``."""
         if self.seq is None:
-            for name in ("account", "currency"):
-                if isinstance(self.details.get(name), str):
-                    return f"{name}={self.details[name]}"
+            for name in ("account", "currency", "line"):
+                value = self.details.get(name)
+                if isinstance(value, str | int) and not isinstance(value, bool):
+                    return f"{name}={value}"
         return f"seq={self.seq}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,7 +136,8 @@ class VerifyReport:
         if seq is None and self.first_broken_account is None and isinstance(account, str):
             self.first_broken_account = account
         if len(self.findings) < FINDINGS_MAX:
-            self.findings.append(Finding(code, seq, message, details))
+            details = {name: _clipped(value) for name, value in details.items()}
+            self.findings.append(Finding(code, seq, _clipped(message), details))
 
     def codes(self) -> set[str]:
         return {finding.code for finding in self.findings}
@@ -166,6 +186,9 @@ class AccountRecord:
 Leg = tuple[str, str, int, str]
 """(account, side, amount_minor, currency) as written in a line."""
 
+BadLine = tuple[str, int, str, dict[str, Any]]
+"""(code, line number, reason, details) of a line that is not a journal object."""
+
 
 @dataclass(slots=True)
 class SegmentResult:
@@ -187,3 +210,13 @@ class SegmentResult:
     """(account, currency) -> [first seq, number of postings] for accounts opened before."""
     external_resolutions: list[tuple[int, str, str, tuple[Leg, ...]]]
     open_pending: dict[str, tuple[Leg, ...]]
+    lines: int
+    """Lines of the chunk, blank ones included: where the next chunk's line numbers start."""
+    leading_bad_lines: list[BadLine]
+    """Bad lines before the chunk's first entry: which seq each stands in for is the main's
+    (the first :data:`FINDINGS_MAX` of them; ``leading_bad_more`` counts the others)."""
+    leading_bad_more: int
+    next_seq: int
+    """The seq the line after the chunk must have (its entries and bad lines counted)."""
+    next_prev_hash: str | None
+    """The hash the line after the chunk must name (None: the chunk ends on a bad line)."""

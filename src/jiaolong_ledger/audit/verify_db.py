@@ -5,7 +5,9 @@ pending state, accounts, chain head) is derived data that an attacker with datab
 could edit without touching the lines. Each is checked against the lines here:
 
 1. one streaming query joins each entry's line with its columns and posting rows (seq order);
-   the line goes through :class:`JournalChecker` and the columns/rows are compared with it;
+   the line goes through :class:`JournalChecker` and the columns/rows are compared with it (a
+   stored line emptied or edited into what the intake rules refuse is ``JOURNAL_TAMPERED`` of
+   kind ``MALFORMED_LINE`` at its seq, and its rows are not compared with it);
 2. per account, stored posted and pending balances against the sums of postings (pending ones
    only while their pending entry is unresolved in the journal), in one aggregate query;
 3. the pending-state table against the journal's pending and resolving entries;
@@ -85,7 +87,7 @@ def verify_database(ledger: JournalSource, *, progress: Progress | None = None) 
         source = connection.engine.url.render_as_string(hide_password=True)
         head_seq, head_hash = _head(connection)
     report = VerifyReport(source=source)
-    checker = JournalChecker(report)
+    checker = JournalChecker(report, skip_blank=False)
     report.checks += ["rows", "balances", "pending_state", "accounts_table", "head"]
     batches = _entry_batches(ledger, head_seq)
     total = -(-head_seq // ENTRIES_PER_BATCH) if head_seq else None

@@ -3,15 +3,18 @@
 Design overview. Participants register a settlement currency, a settlement account per currency
 (default ``participant:<name>:cash:<CCY>``; the platform, payee of fees, settles into
 ``platform:fees:<CCY>``) and bank identifiers for ISO 20022. Obligations (payer, payee, amount,
-reference, optional settlement currency) accumulate in the one open cycle; a reference is an
-idempotency key. ``cutoff(at)`` freezes the open cycle and opens the next, safely against
-concurrent submitters (``cycles``). ``settle(cycle)`` is one database transaction
-(``settlement``): netting aggregated in SQL (``netting``), the funding check and unwind that
-excludes one short participant per round and recomputes (``funding``), a minimal list of
-payer -> payee instructions (``instructions``), pay-in and pay-out entries of kind
-``settlement`` through ``clearing:settlement:<CCY>`` (zero afterwards), excluded participants'
-obligations carried to the open cycle, and the report stored with the cycle. ``--dry-run`` runs
-the same computation without writing. Instructions export as ISO 20022 pain.001 (``iso20022``).
+reference, optional settlement currency, priority ``urgent``/``normal``) accumulate in the one open
+cycle; a reference is an idempotency key. Before its cut-off an obligation may be cancelled
+(``cancellation``: kept as a record, in no cycle); after it, never. A participant may have a
+``net_debit_cap`` per currency (``participants``): like a shortfall, a debit above it defers.
+``cutoff(at)`` freezes the open cycle and opens the next, safely against concurrent submitters
+(``cycles``). ``settle(cycle)`` is one database transaction (``settlement``): netting aggregated in
+SQL (``netting``), the funding check and unwind that excludes one short participant per round and
+recomputes (``funding``), a minimal list of payer -> payee instructions (``instructions``), pay-in
+and pay-out entries of kind ``settlement`` through ``clearing:settlement:<CCY>`` (zero afterwards),
+excluded participants' obligations carried to the open cycle, and the report stored with the cycle.
+``--dry-run`` runs the same computation without writing. Instructions export as ISO 20022 pain.001
+(``iso20022``).
 
 Built only on the journal and accounts: every balance change is an entry handed to the journal's
 single writer; the clearing tables hold obligations, cycles and reports, written on the same

@@ -10,15 +10,19 @@ unit (fixing rates) and to its financing book (automatic deductions), through th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 from moneyed import Money
+from sqlalchemy import Connection
 
-from jiaolong_ledger.clearing import cycles, participants
+from jiaolong_ledger.clearing import cancellation, cycles, participants
 from jiaolong_ledger.clearing.model import (
+    OBLIGATION_DEFERRED,
     PLATFORM,
+    PRIORITY_NORMAL,
     Cycle,
     CycleReport,
     Obligation,
@@ -71,10 +75,16 @@ class ClearingBook(Book):
         iban: str | None = None,
         bic: str | None = None,
         other_id: str | None = None,
+        net_debit_caps: Mapping[str, Money] | None = None,
     ) -> Participant:
         """Register ``name`` (or replace its details). ``accounts``: currency -> account code
         when the settlement account is not ``participant:<name>:cash:<CCY>``. ``iban`` or
-        ``other_id`` (for countries without IBAN, e.g. CN, LA) and ``bic`` feed ISO 20022."""
+        ``other_id`` (for countries without IBAN, e.g. CN, LA) and ``bic`` feed ISO 20022.
+        ``net_debit_caps``: currency -> the largest net debit a cycle settles for it there
+        (replaces every cap; ``None``: caps unchanged)."""
+        caps = None
+        if net_debit_caps is not None:
+            caps = {ccy: participants.cap_minor(ccy, cap) for ccy, cap in net_debit_caps.items()}
         participant = Participant(
             name,
             settlement_currency,
@@ -85,9 +95,20 @@ class ClearingBook(Book):
             bic,
             other_id,
         )
-        registered = participants.upsert(self.connection, participant, self.now())
+        registered = participants.upsert(self.connection, participant, self.now(), caps)
         log.info("participant_registered", participant=name, currency=settlement_currency)
         return registered
+
+    @operation
+    def set_net_debit_cap(
+        self, participant: str, currency: str, amount: Money | None
+    ) -> Participant:
+        """Set ``participant``'s net debit cap in ``currency`` (``None``: remove it). It holds
+        from the next settlement on (of any cycle not settled yet)."""
+        cap = None if amount is None else participants.cap_minor(currency, amount)
+        participants.set_cap(self.connection, participant, currency, cap, self.now())
+        log.info("net_debit_cap_set", participant=participant, currency=currency, cap=cap)
+        return participants.load(self.connection, participant)
 
     def participant(self, name: str) -> Participant:
         for found in self.participants():
@@ -111,9 +132,13 @@ class ClearingBook(Book):
         *,
         settlement_currency: str | None = None,
         at: datetime | None = None,
+        priority: str = PRIORITY_NORMAL,
     ) -> Obligation:
-        """Add one obligation to the open cycle (a known reference: the original, unchanged)."""
-        request = ObligationRequest(payer, payee, amount, reference, settlement_currency, at)
+        """Add one obligation to the open cycle (a known reference: the original, unchanged).
+        ``priority``: ``urgent`` obligations are deferred last by the obligation unwind."""
+        request = ObligationRequest(
+            payer, payee, amount, reference, settlement_currency, at, priority
+        )
         cycles.submit_many(self.connection, [request], self.now())
         return next(cycles.read_obligations(self.connection, references=[reference]))
 
@@ -173,9 +198,26 @@ class ClearingBook(Book):
         references = [request.reference for request in requests]
         return tuple(cycles.read_obligations(self.connection, references=references))
 
-    def obligations(self, cycle_id: int) -> list[Obligation]:
+    @operation
+    def cancel(self, reference: str) -> Obligation:
+        """Cancel obligation ``reference`` before its cut-off: it leaves the open cycle and is
+        never netted (kept as a record, status ``cancelled``). Cancelling again is a no-op; an
+        obligation of a frozen or settled cycle is ``OBLIGATION_NOT_CANCELLABLE``, an unknown
+        reference ``OBLIGATION_NOT_FOUND``."""
+        cancelled = cancellation.cancel(self.connection, reference, self.now())
+        log.info("obligation_cancelled", reference=reference, cycle=cancelled.cycle_id)
+        return cancelled
+
+    def obligations(self, cycle_id: int, *, include_deferred: bool = False) -> list[Obligation]:
+        """The obligations in cycle ``cycle_id`` (``pending``, or ``settled`` once it settled)
+        and those cancelled from it (``cancelled``); ``include_deferred``: also those its
+        settlement carried to a later cycle (``deferred``, with the reason)."""
         with self.reading() as connection:
-            return list(cycles.read_obligations(connection, cycle_id=cycle_id))
+            found = list(cycles.read_obligations(connection, cycle_id=cycle_id))
+            if include_deferred:
+                cycles.read_cycle(connection, cycle_id)
+                found += _deferred(connection, cycle_id)
+        return found
 
     # -- cycles --------------------------------------------------------------------------
 
@@ -205,7 +247,7 @@ class ClearingBook(Book):
             raise InvalidInputError(
                 f"cut-off at {at.isoformat()} is in the future", at=at.isoformat()
             )
-        frozen_id, next_id = cycles.cutoff(self.connection, at, now)
+        frozen_id, next_id = cycles.cutoff(self.tx, at, now)
         frozen = cycles.read_cycle(self.connection, frozen_id)
         log.info(
             "cycle_cut_off", cycle=frozen_id, next_cycle=next_id, obligations=frozen.obligations
@@ -283,6 +325,19 @@ class ClearingBook(Book):
 
         roster = {p.name: p for p in self.participants()}
         return write_pain001(report, roster, directory, created_at or self.now())
+
+
+def _deferred(connection: Connection, cycle_id: int) -> list[Obligation]:
+    """The obligations settled cycle ``cycle_id`` carried on, by its stored report."""
+    stored = stored_report(connection, cycle_id)
+    if stored is None or not stored.deferred:
+        return []
+    reasons = {d.reference: d.reason for d in stored.deferred}
+    carried = cycles.read_obligations(connection, references=sorted(reasons))
+    return [
+        replace(o, status=OBLIGATION_DEFERRED, deferred_reason=reasons[o.reference])
+        for o in carried
+    ]
 
 
 def _checked(unwind: str) -> str:

@@ -248,9 +248,7 @@ def cutoff(journal: Transaction, at: datetime, now: datetime) -> tuple[int, int]
     )
     next_id = int(
         connection.execute(
-            clearing_cycles.insert()
-            .values(id=_next_cycle_id())
-            .returning(clearing_cycles.c.id),
+            clearing_cycles.insert().values(id=_next_cycle_id()).returning(clearing_cycles.c.id),
             {"status": CYCLE_OPEN, "opened_at": at},
         ).scalar_one()
     )

@@ -22,8 +22,12 @@ account in that currency (:class:`LockedBalances` inside the settlement transact
   obligations, whose balance cannot even cover those — the participant exclusion above runs for
   the remainder (each round re-nets in SQL without the excluded and subtracts the deferred).
 
-Either way every remaining net debit is funded; the carried obligations (deferred, or with an
-excluded participant) are listed with their reason.
+A participant's ``net_debit_cap`` in a currency (when it has one) bounds what it may pay there
+like its balance does: a debit above the cap is short even when the money is there (the rule
+gives its deferrals the reason ``net_debit_cap``; the participant unwind excludes it).
+
+Either way every remaining net debit is funded and within its cap; the carried obligations
+(deferred, or with an excluded participant) are listed with their reason.
 """
 
 from __future__ import annotations
@@ -182,19 +186,34 @@ def excluded_whole(
     return excluded
 
 
+def capped(available: Mapping[Key, int], caps: Mapping[Key, int]) -> dict[Key, int]:
+    """What each position may pay: its available balance, no more than its net debit cap."""
+    return {
+        key: have if key not in caps else min(have, caps[key]) for key, have in available.items()
+    }
+
+
 def defer(
-    netting: Netting, claims: Mapping[str, Sequence[Claim]], available: Mapping[Key, int]
+    netting: Netting,
+    claims: Mapping[str, Sequence[Claim]],
+    available: Mapping[Key, int],
+    caps: Mapping[Key, int] | None = None,
 ) -> dict[int, str]:
     """The obligations (id -> reason) the rule defers, currency by currency (each currency is
-    funded on its own). Limits: available balance plus converted net (no ``net_debit_cap`` yet:
-    ``cap_minor=None`` is the hook for caps). Seed: the participant unwind across currencies,
-    so the result never settles less than ``unwind="participants"`` in any currency."""
+    funded on its own). Limits: available balance plus converted net, and the ``net_debit_cap``
+    (``caps``) plus converted net (the cap bounds the whole net debit; converted obligations are
+    fixed). Seed: the participant unwind across currencies, so the result never settles less
+    than ``unwind="participants"`` in any currency."""
+    caps = caps or {}
     converted = converted_nets(netting, claims)
-    whole = excluded_whole(netting, claims, available, converted)
+    whole = excluded_whole(netting, claims, capped(available, caps), converted)
     deferred: dict[int, str] = {}
     for currency, in_currency in sorted(claims.items()):
         limits = {
-            pid: Limit(available.get((pid, c), 0) + fixed)
+            pid: Limit(
+                available.get((pid, c), 0) + fixed,
+                None if (pid, c) not in caps else caps[(pid, c)] + fixed,
+            )
             for (pid, c), fixed in converted.items()
             if c == currency
         }
@@ -295,11 +314,21 @@ class _Funding:
             (pid, ccy): _available_minor(found, self.account(pid, ccy), ccy) for pid, ccy in wanted
         }
 
+    def caps(self, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        """The net debit caps of those positions that have one."""
+        found = {}
+        for pid, ccy in keys:
+            cap = self.roster[pid].net_debit_caps.get(ccy)
+            if cap is not None:
+                found[(pid, ccy)] = cap
+        return found
+
     def shortfalls(self, netting: Netting) -> list[Shortfall]:
+        """Net payers whose debit exceeds their available balance or their net debit cap (the
+        shortfall's ``available_minor`` is the lower of the two)."""
         payers = [key for key, p in netting.positions.items() if p.net_minor < 0]
-        available = {
-            self.account(pid, ccy): have for (pid, ccy), have in self.available(payers).items()
-        }
+        limits = capped(self.available(payers), self.caps(payers))
+        available = {self.account(pid, ccy): have for (pid, ccy), have in limits.items()}
         return shortfalls(netting, self.account, available)
 
 
@@ -307,7 +336,8 @@ def _rule(connection: Connection, netting: Netting, funding: _Funding) -> _Unwou
     """Run the obligation rule (loads the cycle's same-currency obligations and every
     participant's available balance: deferring can turn a receiver into a payer)."""
     claims = load_claims(connection, netting.cycle_id, netting.summaries)
-    return _Unwound(claims, defer(netting, claims, funding.available(netting.positions)))
+    keys = list(netting.positions)
+    return _Unwound(claims, defer(netting, claims, funding.available(keys), funding.caps(keys)))
 
 
 def plan_settlement(
@@ -412,6 +442,7 @@ __all__ = [
     "Plan",
     "ReadBalances",
     "Shortfall",
+    "capped",
     "choose",
     "converted_nets",
     "defer",

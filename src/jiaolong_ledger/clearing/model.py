@@ -21,6 +21,15 @@ from jiaolong_ledger.intake import require_aware
 from jiaolong_ledger.money import format_minor, minor_to_money, parse_minor
 
 PLATFORM: Final = "platform"
+
+PRIORITY_NORMAL: Final = "normal"
+PRIORITY_URGENT: Final = "urgent"
+PRIORITIES: Final = (PRIORITY_URGENT, PRIORITY_NORMAL)
+
+OBLIGATION_PENDING: Final = "pending"
+OBLIGATION_SETTLED: Final = "settled"
+OBLIGATION_DEFERRED: Final = "deferred"
+OBLIGATION_CANCELLED: Final = "cancelled"
 """The exchange itself as a participant: the payee of platform fees."""
 
 EFFICIENCY_EXPONENT: Final = Decimal("0.0001")
@@ -57,6 +66,8 @@ class Participant:
     iban: str | None = None
     bic: str | None = None
     other_id: str | None = None
+    net_debit_caps: Mapping[str, int] = field(default_factory=dict)
+    """Risk limits: currency -> the largest net debit (minor units) a cycle settles for it."""
 
     def settlement_account(self, currency: str) -> str:
         return self.accounts.get(currency) or default_settlement_account(self.name, currency)
@@ -71,6 +82,10 @@ class Participant:
             "iban": self.iban,
             "bic": self.bic,
             "other_id": self.other_id,
+            "net_debit_caps": {
+                currency: format_minor(cap, currency)
+                for currency, cap in sorted(self.net_debit_caps.items())
+            },
         }
 
 
@@ -84,11 +99,19 @@ class ObligationRequest:
     reference: str
     settlement_currency: str | None = None
     at: datetime | None = None
+    priority: str = PRIORITY_NORMAL
+    """``urgent`` or ``normal``: the obligation unwind defers urgent obligations last."""
 
     def __post_init__(self) -> None:
         # The Python door: a wrong type is INVALID_INPUT here, not a TypeError deep in a query.
         for name in ("payer", "payee", "reference"):
             _require_text(getattr(self, name), name)
+        if self.priority not in PRIORITIES:
+            raise InvalidInputError(
+                f"priority: one of {', '.join(PRIORITIES)}, not {self.priority!r}",
+                field="priority",
+                allowed=list(PRIORITIES),
+            )
         if not isinstance(self.amount, Money):
             raise InvalidInputError(
                 f"amount: a moneyed.Money, not {type(self.amount).__name__}", field="amount"
@@ -125,6 +148,12 @@ class Obligation:
     settlement_currency: str
     submitted_at: datetime
     first_cycle_id: int
+    priority: str = PRIORITY_NORMAL
+    status: str = OBLIGATION_PENDING
+    """``pending`` (open or frozen cycle), ``settled``, ``deferred`` (carried out of the cycle
+    asked about) or ``cancelled``."""
+    cancelled_at: datetime | None = None
+    deferred_reason: str | None = None
 
     @property
     def amount(self) -> Money:
@@ -141,6 +170,10 @@ class Obligation:
             "currency": self.currency,
             "settlement_currency": self.settlement_currency,
             "submitted_at": self.submitted_at.isoformat(),
+            "priority": self.priority,
+            "status": self.status,
+            "cancelled_at": _timestamp(self.cancelled_at),
+            "deferred_reason": self.deferred_reason,
         }
 
 

@@ -5,6 +5,11 @@ A participant's name is one account-code segment, so its default settlement acco
 export needs: an IBAN (checked with ISO 13616 mod-97) or, for countries without IBANs (China,
 Laos, ...), an ``Othr/Id`` account number; and the bank's BIC. The platform (fee payee) is the
 reserved participant ``platform``, registered on first use with ``platform:fees:<CCY>``.
+
+A participant may have a ``net_debit_cap`` per currency (a risk limit, zero or more): a cycle
+never settles a net debit above it, even when the money is there. Caps are set at registration
+(a mapping replaces every cap; ``None`` keeps them) and changed one at a time
+(:func:`set_cap`; ``None`` removes the cap).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
+from moneyed import Money
 from sqlalchemy import Connection, delete, select, update
 
 from jiaolong_ledger.accounts.chart import check_participant_name
@@ -22,11 +28,12 @@ from jiaolong_ledger.clearing.model import PLATFORM, Participant
 from jiaolong_ledger.clearing.tables import (
     LEGAL_NAME_LENGTH_MAX,
     OTHER_ID_LENGTH_MAX,
+    clearing_net_debit_caps,
     clearing_participant_accounts,
     clearing_participants,
 )
 from jiaolong_ledger.errors import InvalidInputError, ParticipantNotFoundError
-from jiaolong_ledger.money import check_currency
+from jiaolong_ledger.money import check_currency, money_to_minor
 
 _IBAN_RE: Final = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$")
 _BIC_RE: Final = re.compile(r"^[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?$")
@@ -104,8 +111,66 @@ def validated(participant: Participant) -> Participant:
     )
 
 
-def upsert(connection: Connection, participant: Participant, now: datetime) -> Participant:
-    """Register ``participant``, or replace the details of the one with that name."""
+def cap_minor(currency: str, amount: Any) -> int:
+    """A cap in minor units: a ``Money`` in ``currency``, zero or more."""
+    check_currency(currency)
+    if not isinstance(amount, Money):
+        raise InvalidInputError(
+            f"net debit cap for {currency}: a moneyed.Money, not {type(amount).__name__}",
+            field="net_debit_cap",
+            currency=currency,
+        )
+    minor, cap_currency = money_to_minor(amount)
+    if cap_currency != currency:
+        raise InvalidInputError(
+            f"net debit cap for {currency} is given in {cap_currency}",
+            field="net_debit_cap",
+            currency=currency,
+        )
+    if minor < 0:
+        raise InvalidInputError(
+            f"net debit cap for {currency} must be zero or more", field="net_debit_cap"
+        )
+    return minor
+
+
+def set_cap(
+    connection: Connection, name: str, currency: str, cap: int | None, now: datetime
+) -> None:
+    """Set (``cap`` minor units) or remove (``None``) ``name``'s net debit cap in ``currency``."""
+    participant_id = ids(connection, [name])[name]
+    c = clearing_net_debit_caps.c
+    connection.execute(
+        delete(clearing_net_debit_caps).where(
+            c.participant_id == participant_id, c.currency == currency
+        )
+    )
+    if cap is not None:
+        connection.execute(
+            clearing_net_debit_caps.insert(),
+            {
+                "participant_id": participant_id,
+                "currency": currency,
+                "cap_minor": cap,
+                "updated_at": now,
+            },
+        )
+
+
+def load(connection: Connection, name: str) -> Participant:
+    """Participant ``name`` with its accounts and caps (``PARTICIPANT_NOT_FOUND``)."""
+    participant_id = ids(connection, [name])[name]
+    return load_all(connection, participant_id)[participant_id]
+
+
+def upsert(
+    connection: Connection,
+    participant: Participant,
+    now: datetime,
+    caps: Mapping[str, int] | None = None,
+) -> Participant:
+    """Register ``participant``, or replace the details of the one with that name (``caps``:
+    currency -> minor units replaces every cap; ``None`` keeps them)."""
     participant = validated(participant)
     values: dict[str, Any] = {
         "settlement_currency": participant.settlement_currency,
@@ -142,7 +207,15 @@ def upsert(connection: Connection, participant: Participant, now: datetime) -> P
                 for currency, code in sorted(participant.accounts.items())
             ],
         )
-    return participant
+    if caps is not None:
+        connection.execute(
+            delete(clearing_net_debit_caps).where(
+                clearing_net_debit_caps.c.participant_id == existing
+            )
+        )
+        for currency, cap in sorted(caps.items()):
+            set_cap(connection, participant.name, currency, cap, now)
+    return load_all(connection, int(existing))[int(existing)]
 
 
 def ensure(connection: Connection, name: str, settlement_currency: str, now: datetime) -> int:
@@ -183,20 +256,30 @@ def ids(connection: Connection, names: list[str]) -> dict[str, int]:
     return found
 
 
-def load_all(connection: Connection) -> dict[int, Participant]:
-    """Every participant by id, with its account overrides."""
-    overrides: dict[int, dict[str, str]] = {}
-    for row in connection.execute(select(clearing_participant_accounts)):
-        overrides.setdefault(row.participant_id, {})[row.currency] = row.account_code
-    return {
-        int(row.id): _participant(row, overrides.get(row.id, {}))
-        for row in connection.execute(
-            select(clearing_participants).order_by(clearing_participants.c.name)
+def load_all(connection: Connection, only: int | None = None) -> dict[int, Participant]:
+    """Every participant by id (or only participant ``only``), with accounts and caps."""
+    accounts_query = select(clearing_participant_accounts)
+    caps_query = select(clearing_net_debit_caps)
+    query = select(clearing_participants).order_by(clearing_participants.c.name)
+    if only is not None:
+        accounts_query = accounts_query.where(
+            clearing_participant_accounts.c.participant_id == only
         )
+        caps_query = caps_query.where(clearing_net_debit_caps.c.participant_id == only)
+        query = query.where(clearing_participants.c.id == only)
+    overrides: dict[int, dict[str, str]] = {}
+    for row in connection.execute(accounts_query):
+        overrides.setdefault(row.participant_id, {})[row.currency] = row.account_code
+    caps: dict[int, dict[str, int]] = {}
+    for row in connection.execute(caps_query):
+        caps.setdefault(row.participant_id, {})[row.currency] = int(row.cap_minor)
+    return {
+        int(row.id): _participant(row, overrides.get(row.id, {}), caps.get(row.id, {}))
+        for row in connection.execute(query)
     }
 
 
-def _participant(row: Any, accounts: Mapping[str, str]) -> Participant:
+def _participant(row: Any, accounts: Mapping[str, str], caps: Mapping[str, int]) -> Participant:
     return Participant(
         name=row.name,
         settlement_currency=row.settlement_currency,
@@ -206,4 +289,5 @@ def _participant(row: Any, accounts: Mapping[str, str]) -> Participant:
         iban=row.iban,
         bic=row.bic,
         other_id=row.other_id,
+        net_debit_caps=dict(caps),
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -42,7 +42,16 @@ CURRENCY_TEXT_LENGTH_MAX: Final = 16
 
 AMOUNT_TEXT_RE: Final = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 
-FIELDS: Final = ("payer", "payee", "amount", "currency", "reference", "settlement_currency", "at")
+FIELDS: Final = (
+    "payer",
+    "payee",
+    "amount",
+    "currency",
+    "reference",
+    "settlement_currency",
+    "at",
+    "priority",
+)
 
 
 def _amount_text(value: str) -> str:
@@ -94,6 +103,8 @@ class ObligationLine(BaseModel):
     settlement_currency: CurrencyText | None = None
     at: Timestamp | None = None
     """When the obligation arose (default: when it is submitted); decides its cycle."""
+    priority: Literal["urgent", "normal"] = "normal"
+    """``urgent`` obligations are deferred last by the obligation unwind."""
 
     def request(self) -> ObligationRequest:
         """The book's request; the amount's decimals and the currency are checked here
@@ -105,6 +116,7 @@ class ObligationLine(BaseModel):
             reference=self.reference,
             settlement_currency=self.settlement_currency,
             at=self.at,
+            priority=self.priority,
         )
 
 

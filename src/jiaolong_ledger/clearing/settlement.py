@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import Connection, or_, select, update
 
 from jiaolong_ledger.clearing import cycles, deductions, participants
+from jiaolong_ledger.clearing.digest import recorded_digest
 from jiaolong_ledger.clearing.funding import LockedBalances, Plan, ReadBalances, plan_settlement
 from jiaolong_ledger.clearing.model import (
     PLATFORM,
@@ -79,8 +80,16 @@ SETTLE_STAGES: Final = ("lock", "net", "fund", "instruct", "post", "record")
 DRY_RUN_STAGES: Final = ("lock", "net", "fund", "instruct")
 
 
-def _legs(cycle_id: int, currency: str, leg: str, parties: list[tuple[str, int]]) -> list[Entry]:
-    """Pay-in (``parties`` debited, clearing credited) or pay-out entries, in chunks."""
+def _legs(
+    cycle_id: int,
+    currency: str,
+    leg: str,
+    parties: list[tuple[str, int]],
+    cutoff_digest: str | None = None,
+) -> list[Entry]:
+    """Pay-in (``parties`` debited, clearing credited) or pay-out entries, in chunks; their
+    metadata names the cycle's cut-off digest (``cutoff_digest``) when it has one."""
+    named = {} if cutoff_digest is None else {"cutoff_digest": cutoff_digest}
     hub = clearing_account(currency)
     entries = []
     for number, start in enumerate(range(0, len(parties), PAYMENTS_PER_ENTRY_MAX), start=1):
@@ -96,7 +105,7 @@ def _legs(cycle_id: int, currency: str, leg: str, parties: list[tuple[str, int]]
                 key=f"clearing/cycle-{cycle_id}/{currency}/{leg}/{number}",
                 kind="settlement",
                 description=f"clearing cycle {cycle_id}: {currency} {leg} {number}",
-                metadata={"cycle": cycle_id, "currency": currency, "leg": leg},
+                metadata={"cycle": cycle_id, "currency": currency, "leg": leg, **named},
                 postings=[*legs, hub_leg] if leg == "pay-in" else [hub_leg, *legs],
             )
         )
@@ -130,6 +139,7 @@ def post_settlement(
 ) -> list[str]:
     """Post every pay-in and pay-out of the cycle through the journal; returns the keys."""
     _ensure_accounts(tx, plan, roster)
+    cutoff_digest = recorded_digest(tx.connection, cycle_id)
     entries: list[Entry] = []
     for currency in plan.netting.summaries:
         parties = [
@@ -139,8 +149,8 @@ def post_settlement(
         ]
         payers = sorted((code, -net) for code, net in parties if net < 0)
         payees = sorted((code, net) for code, net in parties if net > 0)
-        entries += _legs(cycle_id, currency, "pay-in", payers)
-        entries += _legs(cycle_id, currency, "pay-out", payees)
+        entries += _legs(cycle_id, currency, "pay-in", payers, cutoff_digest)
+        entries += _legs(cycle_id, currency, "pay-out", payees, cutoff_digest)
     hubs = [clearing_account(currency) for currency in plan.netting.summaries]
     before = {code: tx.account(code).balance().posted_minor for code in hubs}
     posted = tx.post_many(entries) if entries else []

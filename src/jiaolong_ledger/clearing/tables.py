@@ -5,7 +5,9 @@ Obligations are stored one row each and netted where they are stored: the two co
 currency`` of a cycle run as an index scan on SQLite and PostgreSQL alike. At most one cycle is
 ``open`` at any time (a partial unique index); submitters take that row ``FOR SHARE`` and the
 cut-off takes it ``FOR UPDATE``, so an obligation lands in exactly one cycle and never in a
-frozen one. A settled cycle keeps its report (JSON) beside it: history does not depend on rows
+frozen one. A cancelled obligation leaves its cycle (``cycle_id`` NULL, ``cancelled_at`` and
+``cancelled_cycle_id`` set): every netting, carry and cut-off query selects by ``cycle_id`` and
+so never sees it. A settled cycle keeps its report (JSON) beside it: history does not depend on rows
 that a later cycle may carry away.
 """
 
@@ -29,6 +31,8 @@ OTHER_ID_LENGTH_MAX: Final = 34
 CYCLE_OPEN: Final = "open"
 CYCLE_FROZEN: Final = "frozen"
 CYCLE_SETTLED: Final = "settled"
+
+PRIORITY_LENGTH_MAX: Final = 6
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; BIGINT on PostgreSQL.
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -87,9 +91,10 @@ class ClearingObligationRow(Base):
 
     id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
     reference: Mapped[str] = mapped_column(String(REFERENCE_LENGTH_MAX), unique=True)
-    cycle_id: Mapped[int] = mapped_column(
+    cycle_id: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("jl_clearing_cycles.id", ondelete="RESTRICT")
     )
+    """The cycle the obligation is in; NULL once cancelled (so no cycle ever nets it)."""
     first_cycle_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("jl_clearing_cycles.id", ondelete="RESTRICT")
     )
@@ -104,8 +109,16 @@ class ClearingObligationRow(Base):
     """Equal to ``currency`` unless the obligation settles in another currency at the fixing."""
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    priority: Mapped[str] = mapped_column(String(PRIORITY_LENGTH_MAX), server_default="normal")
+    """``urgent`` or ``normal``: the obligation unwind defers urgent obligations last."""
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_cycle_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("jl_clearing_cycles.id", ondelete="RESTRICT")
+    )
+    """The (open) cycle the obligation was cancelled from."""
 
     __table_args__ = (
+        Index("ix_jl_clearing_obligations_cancelled", "cancelled_cycle_id"),
         Index(
             "ix_jl_clearing_obligations_by_payer",
             "cycle_id",
@@ -127,7 +140,21 @@ class ClearingObligationRow(Base):
     )
 
 
+class ClearingNetDebitCapRow(Base):
+    """A participant's risk limit: the largest net debit a cycle settles for it in a currency."""
+
+    __tablename__ = "jl_clearing_net_debit_caps"
+
+    participant_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("jl_clearing_participants.id", ondelete="RESTRICT"), primary_key=True
+    )
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    cap_minor: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 clearing_participants = cast(Table, ClearingParticipantRow.__table__)
 clearing_participant_accounts = cast(Table, ClearingParticipantAccountRow.__table__)
 clearing_cycles = cast(Table, ClearingCycleRow.__table__)
 clearing_obligations = cast(Table, ClearingObligationRow.__table__)
+clearing_net_debit_caps = cast(Table, ClearingNetDebitCapRow.__table__)

@@ -12,7 +12,9 @@ from typing import Any, Final
 
 import click
 
-from jiaolong_ledger.clearing.tables import CYCLE_SETTLED
+from jiaolong_ledger.clearing.digest import digest_of, frozen_set, jsonl_lines
+from jiaolong_ledger.clearing.model import OBLIGATION_CANCELLED
+from jiaolong_ledger.clearing.tables import CYCLE_OPEN, CYCLE_SETTLED
 from jiaolong_ledger.clearing.unwind import UNWIND_MODES
 from jiaolong_ledger.cli.common import (
     TIMESTAMP,
@@ -24,7 +26,7 @@ from jiaolong_ledger.cli.common import (
     table,
     writing_after_commit,
 )
-from jiaolong_ledger.errors import InvalidInputError, LedgerError
+from jiaolong_ledger.errors import CycleNotFrozenError, InvalidInputError, LedgerError
 from jiaolong_ledger.intake import json_lines
 
 SUBMIT_BATCH_SIZE: Final = 10_000
@@ -51,6 +53,13 @@ def clearing_group() -> None:
 @click.option("--iban", help="IBAN of the participant's bank account.")
 @click.option("--other-id", help="Account number where there is no IBAN (e.g. CN, LA).")
 @click.option("--bic", help="BIC of the participant's bank.")
+@click.option(
+    "--net-debit-cap",
+    "caps",
+    multiple=True,
+    metavar="CCY=AMOUNT",
+    help="Largest net debit a cycle settles for NAME in CCY (repeatable; replaces its caps).",
+)
 @json_option
 def register(
     name: str,
@@ -61,8 +70,10 @@ def register(
     iban: str | None,
     other_id: str | None,
     bic: str | None,
+    caps: tuple[str, ...],
 ) -> None:
-    """Register participant NAME (or replace its details)."""
+    """Register participant NAME (or replace its details; its caps only with --net-debit-cap)."""
+    net_debit_caps = _caps(caps) if caps else None
     overrides = {}
     for item in accounts:
         account_currency, separator, code = item.partition("=")
@@ -81,9 +92,97 @@ def register(
             iban=iban,
             bic=bic,
             other_id=other_id,
+            net_debit_caps=net_debit_caps,
         )
     )
     emit(participant.to_dict(), lambda: click.echo(f"registered {participant.name}"))
+
+
+def _caps(items: tuple[str, ...]) -> dict[str, Any]:
+
+    caps: dict[str, Any] = {}
+    for item in items:
+        cap_currency, separator, amount = item.partition("=")
+        if not separator or cap_currency in caps:
+            raise InvalidInputError(
+                f"--net-debit-cap must be CCY=AMOUNT, once per currency, got {item!r}",
+                field="net_debit_cap",
+            )
+        caps[cap_currency] = _amount(amount, cap_currency)
+    return caps
+
+
+def _amount(text: str, currency: str) -> Any:
+    from jiaolong_ledger.clearing.requests import AMOUNT_TEXT_RE
+    from jiaolong_ledger.money import money
+
+    if not AMOUNT_TEXT_RE.fullmatch(text):
+        raise InvalidInputError(
+            f'amount must be a decimal string such as "100.00", got {text[:48]!r}',
+            field="amount",
+        )
+    return money(text, currency)
+
+
+@clearing_group.command("set-cap")
+@click.argument("participant")
+@click.argument("currency")
+@click.argument("amount")
+@json_option
+def set_cap(participant: str, currency: str, amount: str) -> None:
+    """Set PARTICIPANT's net debit cap in CURRENCY to AMOUNT (``none`` removes the cap)."""
+    cap = None if amount.lower() == "none" else _amount(amount, currency)
+    found = state().ledger().clearing.set_net_debit_cap(participant, currency, cap)
+    shown = found.to_dict()["net_debit_caps"].get(currency)
+    emit(
+        found.to_dict(),
+        lambda: click.echo(
+            f"{participant}: net debit cap in {currency} "
+            + (f"set to {shown}" if shown is not None else "removed")
+        ),
+    )
+
+
+@clearing_group.command("cancel")
+@click.argument("reference")
+@json_option
+def cancel(reference: str) -> None:
+    """Cancel obligation REFERENCE before its cut-off (again: nothing changes)."""
+    found = state().ledger().clearing.cancel(reference)
+    at = found.cancelled_at.isoformat() if found.cancelled_at else "-"
+    emit(
+        found.to_dict(),
+        lambda: click.echo(f"obligation {reference} cancelled at {at} (cycle {found.cycle_id})"),
+    )
+
+
+@clearing_group.command("obligations")
+@click.argument("cycle", type=int)
+@json_option
+def list_obligations(cycle: int) -> None:
+    """Every obligation of CYCLE: in it, cancelled from it, or carried on by its settlement."""
+    found = state().ledger().clearing.obligations(cycle, include_deferred=True)
+
+    def human() -> None:
+        table(
+            ["reference", "payer", "payee", "amount", "ccy", "priority", "status", "submitted"],
+            [
+                [
+                    o.reference,
+                    o.payer,
+                    o.payee,
+                    o.to_dict()["amount"],
+                    o.currency,
+                    o.priority,
+                    o.status + (f" ({o.deferred_reason})" if o.deferred_reason else ""),
+                    o.submitted_at.isoformat(timespec="seconds"),
+                ]
+                for o in found
+            ],
+            right={3},
+        )
+
+    emit([o.to_dict() for o in found], human)
 
 
 @clearing_group.command("participants")
@@ -94,7 +193,7 @@ def list_participants() -> None:
 
     def human() -> None:
         table(
-            ["participant", "settles in", "account id", "bic", "country"],
+            ["participant", "settles in", "account id", "bic", "country", "net debit caps"],
             [
                 [
                     p.name,
@@ -102,6 +201,7 @@ def list_participants() -> None:
                     p.iban or p.other_id or "-",
                     p.bic or "-",
                     p.country or "-",
+                    ", ".join(f"{c} {a}" for c, a in p.to_dict()["net_debit_caps"].items()) or "-",
                 ]
                 for p in found
             ],
@@ -117,7 +217,8 @@ def submit(file: str) -> None:
     """Submit obligations from FILE (JSON Lines; - for stdin) to the open cycle.
 
     Each line: {"payer", "payee", "amount": "100.00", "currency", "reference"} and optionally
-    "settlement_currency" and "at" (with its offset, e.g. "2026-11-30T09:00:00Z"). Any other
+    "settlement_currency", "at" (with its offset, e.g. "2026-11-30T09:00:00Z") and "priority"
+    ("urgent" or "normal", the default; urgent ones are deferred last). Any other
     field, a number where a string belongs or a bad line refuses the file (exit 2). The whole
     file is one transaction: on any refusal nothing is submitted. A known reference with the
     same content is skipped, so running a file again is safe.
@@ -330,6 +431,39 @@ def export_iso20022(cycle: int, directory: str) -> None:
             click.echo(f"cycle {cycle} has no settlement instructions: no file written")
 
     emit(data, human)
+
+
+@clearing_group.command("export-obligations")
+@click.argument("cycle", type=int)
+@click.argument("file", type=click.Path())
+@json_option
+def export_obligations(cycle: int, file: str) -> None:
+    """Write CYCLE's frozen obligation set to FILE as JSON Lines (sorted by reference), from
+    which the digest of its ``cycle_cutoff`` journal record recomputes (docs/audit-guide.md)."""
+    check_output_path(file)
+    clearing = state().ledger().clearing
+    if clearing.cycle(cycle).status == CYCLE_OPEN:
+        raise CycleNotFrozenError(
+            f"cycle {cycle} is still open: it has no frozen obligation set until "
+            "jiaolong clearing cutoff",
+            cycle=cycle,
+        )
+    found = clearing.obligations(cycle, include_deferred=True)
+    frozen = frozen_set(o for o in found if o.status != OBLIGATION_CANCELLED)
+    rerender = f"jiaolong clearing export-obligations {cycle} {shlex.quote(file)}"
+    nothing = f"nothing was committed (export of cycle {cycle})"
+    with (
+        writing_after_commit(nothing, rerender),
+        open(file, "w", encoding="utf-8", newline="\n") as out,
+    ):
+        out.writelines(jsonl_lines(frozen))
+    data = {"cycle": cycle, "obligations": len(frozen), "digest": digest_of(frozen), "file": file}
+    emit(
+        data,
+        lambda: click.echo(
+            f"cycle {cycle}: {len(frozen)} obligations written to {file} (digest {data['digest']})"
+        ),
+    )
 
 
 def _unwind(unwind: str | None) -> dict[str, str]:

@@ -46,20 +46,26 @@ def fund(record: OrderRecord, when: datetime) -> None:
     record.status = FUNDED
 
 
-def release_due(tx: Transaction, record: OrderRecord, at: datetime) -> None:
-    """Release, in plan order, every unreleased item up to the last milestone seen."""
+def release_due(tx: Transaction, record: OrderRecord) -> None:
+    """Release what the milestones seen make due, as if each had arrived at its own time: the
+    milestones in order of time, each releasing, in plan order, every unreleased item up to its
+    own place in the plan, dated at its time or the order's latest movement if that is later
+    (so funding after the milestones' events arrived dates each release as if it had come
+    first, whatever the arrival order)."""
     if record.status != FUNDED or record.disputed:
         return
-    due = max(
-        (i for i, item in enumerate(record.items) if item.milestone in record.milestones),
-        default=-1,
+    places = {item.milestone: position for position, item in enumerate(record.items)}
+    seen = sorted(
+        (m for m in record.milestones.values() if m.milestone in places),
+        key=lambda m: (m.reached_at, places[m.milestone]),
     )
-    when = max(at, floor(record))
-    for item in record.items[: due + 1]:
-        if not item.released:
-            _release_item(tx, record, item, when)
+    for milestone in seen:
+        when = max(milestone.reached_at, floor(record))
+        for item in record.items[: places[milestone.milestone] + 1]:
+            if not item.released:
+                _release_item(tx, record, item, when)
     if all(item.released for item in record.items):
-        close(record, COMPLETED, when, "every share released")
+        close(record, COMPLETED, floor(record), "every share released")
 
 
 def _release_item(tx: Transaction, record: OrderRecord, item: ItemRecord, when: datetime) -> None:

@@ -18,7 +18,12 @@ from typing import Any, Final
 from sqlalchemy import Connection, Select, and_, bindparam, select, update
 
 from jiaolong_ledger.escrow.state import EscrowState, MilestoneSeen, PlanItemState
-from jiaolong_ledger.escrow.tables import escrow_milestones, escrow_orders, escrow_plan_items
+from jiaolong_ledger.escrow.tables import (
+    escrow_milestones,
+    escrow_orders,
+    escrow_plan_items,
+    escrow_shipment_milestones,
+)
 from jiaolong_ledger.journal.entry import Entry
 
 QUERY_CHUNK_SIZE: Final = 500
@@ -162,9 +167,64 @@ def load(connection: Connection, order_id: str) -> OrderRecord | None:
     return found[0] if found else None
 
 
-def load_by_shipment(connection: Connection, shipment_id: str) -> list[OrderRecord]:
-    return load_where(
-        connection, select(escrow_orders).where(escrow_orders.c.shipment_id == shipment_id)
+def load_by_shipment(
+    connection: Connection, shipment_id: str, placed_by: datetime | None = None
+) -> list[OrderRecord]:
+    """The orders on ``shipment_id``; only those placed at or before ``placed_by`` if given."""
+    query = select(escrow_orders).where(escrow_orders.c.shipment_id == shipment_id)
+    if placed_by is not None:
+        query = query.where(escrow_orders.c.placed_at <= placed_by)
+    return load_where(connection, query)
+
+
+def shipment_known(connection: Connection, shipment_id: str) -> bool:
+    """Whether any order (whenever placed) travels on ``shipment_id``."""
+    query = select(escrow_orders.c.order_id).where(escrow_orders.c.shipment_id == shipment_id)
+    return connection.execute(query.limit(1)).first() is not None
+
+
+def shipment_milestone(
+    connection: Connection, shipment_id: str, milestone: str
+) -> MilestoneSeen | None:
+    """The first report of ``milestone`` for ``shipment_id``, if it was reported."""
+    shipments = escrow_shipment_milestones.c
+    row = connection.execute(
+        select(escrow_shipment_milestones).where(
+            shipments.shipment_id == shipment_id, shipments.milestone == milestone
+        )
+    ).first()
+    return (
+        None if row is None else MilestoneSeen(milestone, row.reached_at, row.location, shipment_id)
+    )
+
+
+def shipment_milestones_since(
+    connection: Connection, shipment_id: str, placed_at: datetime
+) -> list[MilestoneSeen]:
+    """The milestones of ``shipment_id`` reached at or after ``placed_at`` (those an order
+    placed then sees), by time."""
+    shipments = escrow_shipment_milestones.c
+    rows = connection.execute(
+        select(escrow_shipment_milestones)
+        .where(shipments.shipment_id == shipment_id, shipments.reached_at >= placed_at)
+        .order_by(shipments.reached_at, shipments.milestone)
+    )
+    return [MilestoneSeen(row.milestone, row.reached_at, row.location, shipment_id) for row in rows]
+
+
+def record_shipment_milestone(
+    connection: Connection, seen: MilestoneSeen, recorded_at: datetime
+) -> None:
+    """Record the first report of a shipment milestone (the caller checked there was none)."""
+    assert seen.shipment_id is not None
+    connection.execute(
+        escrow_shipment_milestones.insert().values(
+            shipment_id=seen.shipment_id,
+            milestone=seen.milestone,
+            reached_at=seen.reached_at,
+            location=seen.location,
+            recorded_at=recorded_at,
+        )
     )
 
 
@@ -295,5 +355,9 @@ __all__ = [
     "load_by_shipment",
     "load_where",
     "order_id_for_account",
+    "record_shipment_milestone",
     "save",
+    "shipment_known",
+    "shipment_milestone",
+    "shipment_milestones_since",
 ]

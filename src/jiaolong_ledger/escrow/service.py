@@ -7,6 +7,13 @@ are derived from the order id and the step (``escrow/<order>/fund``,
 ``escrow/<order>/release/<milestone>``, ``escrow/<order>/release/dispute``,
 ``escrow/<order>/refund``), so a replayed event can never move money twice even if the state
 check before it were wrong: the journal's idempotency is the second line of defence.
+
+Event time decides which orders a shipment milestone reaches: one reached at T applies to the
+orders on the shipment placed at or before T (``placed_at <= T``). Its first report is recorded
+for the shipment (``jl_escrow_shipment_milestones``): the orders placed by T that are known then
+see it at once, an order placed by T whose ``OrderPlaced`` arrives later sees it when it is
+placed, and any later report of it changes nothing. So replaying an events file (whole, or
+after an interrupted run), or receiving its events in another order, ends in the same state.
 """
 
 from __future__ import annotations
@@ -97,7 +104,10 @@ class EscrowBook(Book):
         at: datetime | None = None,
     ) -> EscrowState:
         """Open the escrow agreement and its ``platform:escrow:<order>`` liability account.
-        Placing the same order again with the same terms returns it; other terms conflict."""
+        Placing the same order again with the same terms returns it; other terms conflict.
+
+        The order sees every milestone recorded for its shipment reached at or after ``at``
+        (its placement), as if it had been placed before their events arrived."""
         terms, plan = order_terms(
             order_id,
             buyer=buyer,
@@ -141,6 +151,7 @@ class EscrowBook(Book):
             ItemRecord(position, item.milestone, item.share, part)
             for position, (item, part) in enumerate(zip(plan.items, amounts, strict=True))
         ]
+        self._see_shipment_milestones(record)
         log.info(
             "escrow_placed",
             order_id=order_id,
@@ -149,13 +160,27 @@ class EscrowBook(Book):
         )
         return self._finish(record)
 
+    def _see_shipment_milestones(self, record: OrderRecord) -> None:
+        """A new order sees its shipment's milestones reached since its placement."""
+        if record.shipment_id is None:
+            return
+        for seen in records.shipment_milestones_since(
+            self.connection, record.shipment_id, record.placed_at
+        ):
+            record.milestones[seen.milestone] = seen
+            record.new_milestones.append((seen, self.now()))
+            log.info(
+                "milestone_seen_at_placement", order_id=record.order_id, milestone=seen.milestone
+            )
+
     @operation
     def fund(
         self, order_id: str, amount: Money | None = None, at: datetime | None = None
     ) -> EscrowState:
         """Move the buyer's money into escrow (the buyer's cash constraint applies).
 
-        Milestones already seen are released at once. Funding twice is a no-op.
+        Milestones already seen are released at once, each release dated at its milestone's
+        time or the funding time, whichever is later. Funding twice is a no-op.
         """
         check_times(at=at)
         record = self._get(order_id)
@@ -166,9 +191,8 @@ class EscrowBook(Book):
             return record.snapshot()
         if record.status != PLACED:
             raise closed(record)
-        when = at or self.now()
-        moves.fund(record, when)
-        moves.release_due(self.tx, record, when)
+        moves.fund(record, at or self.now())
+        moves.release_due(self.tx, record)
         return self._finish(record)
 
     # -- milestones ----------------------------------------------------------------------
@@ -183,9 +207,18 @@ class EscrowBook(Book):
         at: datetime | None = None,
         location: str | None = None,
     ) -> list[EscrowState]:
-        """Record a rail milestone for a shipment (all its orders) or one order; release what
-        is due. A milestone reported twice does nothing the second time; a milestone later in
-        the plan releases every earlier unreleased share too, in plan order."""
+        """Record a rail milestone reached at ``at`` (default: now) for one order or for a
+        shipment, and release what is due; the orders it applies to, as they are after it.
+
+        A shipment milestone reached at T applies to the orders on the shipment placed at or
+        before T (``placed_at <= T``): those placed already, and those placed later with a time
+        at or before T, which see it at placement. Its first report is recorded for the
+        shipment and wins: reported again, whatever its time or location, it changes nothing.
+        A known shipment with no order placed by T records it and returns nothing; a shipment
+        no order travels on is ``SHIPMENT_NOT_FOUND``. A milestone naming an ``order_id``
+        applies to that order whenever it was placed, and is not recorded for the shipment.
+        An order keeps the first report of each milestone; a milestone later in the plan
+        releases every earlier unreleased share too, in plan order."""
         if milestone not in MILESTONES:
             raise InvalidInputError(
                 f"milestone {milestone!r} is not one of {', '.join(MILESTONES)}",
@@ -193,8 +226,19 @@ class EscrowBook(Book):
             )
         check_text(location, "location", LOCATION_LENGTH_MAX)
         check_times(at=at)
-        found = self._targets(shipment_id, order_id)
         when = at or self.now()
+        if order_id is not None:
+            found = [self._named_order(order_id, shipment_id)]
+        elif shipment_id is None:
+            raise InvalidInputError("a milestone names a shipment_id or an order_id")
+        else:
+            recorded = records.shipment_milestone(self.connection, shipment_id, milestone)
+            if recorded is not None:
+                log.info("milestone_replayed", shipment_id=shipment_id, milestone=milestone)
+                placed_by = recorded.reached_at
+                found = records.load_by_shipment(self.connection, shipment_id, placed_by=placed_by)
+                return [record.snapshot() for record in found]
+            found = self._shipment_orders(MilestoneSeen(milestone, when, location, shipment_id))
         changed = []
         for record in found:
             if milestone in record.milestones:
@@ -204,7 +248,7 @@ class EscrowBook(Book):
             record.milestones[milestone] = seen
             record.new_milestones.append((seen, self.now()))
             log.info("milestone_reached", order_id=record.order_id, milestone=milestone)
-            moves.release_due(self.tx, record, when)
+            moves.release_due(self.tx, record)
             changed.append(record)
         # Every release of a shipment goes to the journal in one batch.
         finished = dict(zip((r.order_id for r in changed), self._finish_all(changed), strict=True))
@@ -213,25 +257,33 @@ class EscrowBook(Book):
             for record in found
         ]
 
-    def _targets(self, shipment_id: str | None, order_id: str | None) -> list[OrderRecord]:
-        if shipment_id is None and order_id is None:
-            raise InvalidInputError("a milestone names a shipment_id or an order_id")
-        if order_id is not None:
-            record = records.load(self.connection, order_id)
-            if record is None or (shipment_id is not None and record.shipment_id != shipment_id):
-                raise ShipmentNotFoundError(
-                    f"no escrow order {order_id!r}"
-                    + (f" on shipment {shipment_id!r}" if shipment_id else ""),
-                    order_id=order_id,
-                    shipment_id=shipment_id,
-                )
-            return [record]
-        assert shipment_id is not None
-        found = records.load_by_shipment(self.connection, shipment_id)
-        if not found:
+    def _named_order(self, order_id: str, shipment_id: str | None) -> OrderRecord:
+        """The order a milestone names (on ``shipment_id`` if that is given too)."""
+        record = records.load(self.connection, order_id)
+        if record is None or (shipment_id is not None and record.shipment_id != shipment_id):
             raise ShipmentNotFoundError(
-                f"no escrow order travels on shipment {shipment_id!r}", shipment_id=shipment_id
+                f"no escrow order {order_id!r}"
+                + (f" on shipment {shipment_id!r}" if shipment_id else ""),
+                order_id=order_id,
+                shipment_id=shipment_id,
             )
+        return record
+
+    def _shipment_orders(self, reached: MilestoneSeen) -> list[OrderRecord]:
+        """Record the first report of a shipment milestone; the orders on the shipment placed
+        by its time (the event-time rule), to which it applies now."""
+        shipment_id = reached.shipment_id
+        assert shipment_id is not None
+        found = records.load_by_shipment(self.connection, shipment_id, placed_by=reached.reached_at)
+        if not found:
+            if not records.shipment_known(self.connection, shipment_id):
+                raise ShipmentNotFoundError(
+                    f"no escrow order travels on shipment {shipment_id!r}", shipment_id=shipment_id
+                )
+            log.info(
+                "milestone_before_orders", shipment_id=shipment_id, milestone=reached.milestone
+            )
+        records.record_shipment_milestone(self.connection, reached, self.now())
         return found
 
     # -- cancellation, disputes, deadlines -----------------------------------------------

@@ -1,4 +1,5 @@
-"""Escrow tables: orders (the agreement and its running totals), plan items, milestones seen.
+"""Escrow tables: orders (the agreement and its running totals), plan items, milestones seen
+by each order, and the milestones reported for each shipment.
 
 The money itself lives in the journal (the order's ``platform:escrow:<order>`` account); these
 rows hold the agreement and what has happened to it, and are written on the same connection as
@@ -89,6 +90,21 @@ class EscrowMilestoneRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class EscrowShipmentMilestoneRow(Base):
+    """The first report of each milestone of a shipment (later reports are duplicates): what
+    an order placed on the shipment at or before ``reached_at`` sees, whenever it arrives.
+    Milestones naming one order are not recorded here."""
+
+    __tablename__ = "jl_escrow_shipment_milestones"
+
+    shipment_id: Mapped[str] = mapped_column(String(ORDER_ID_LENGTH_MAX), primary_key=True)
+    milestone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reached_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    location: Mapped[str | None] = mapped_column(String(LOCATION_LENGTH_MAX))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 escrow_orders = cast(Table, EscrowOrderRow.__table__)
 escrow_plan_items = cast(Table, EscrowPlanItemRow.__table__)
 escrow_milestones = cast(Table, EscrowMilestoneRow.__table__)
+escrow_shipment_milestones = cast(Table, EscrowShipmentMilestoneRow.__table__)

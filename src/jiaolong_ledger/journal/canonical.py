@@ -61,6 +61,8 @@ def entry_object(entry: PostedEntry) -> dict[str, Any]:
         obj["expires_at"] = format_timestamp(entry.expires_at)
     if entry.account is not None:
         obj["account"] = thaw(entry.account)
+    if entry.record is not None:
+        obj.update(thaw(entry.record))
     return obj
 
 
@@ -89,9 +91,10 @@ def seal_entry(entry: PostedEntry) -> tuple[str, str]:
 
     Produces exactly ``seal(entry_object(entry) without "hash")`` — members written in sorted
     order by hand, strings through the same encoder ``json.dumps`` uses — without building and
-    re-walking the intermediate dicts. Account records take the generic path.
+    re-walking the intermediate dicts. Account records and record kinds (``entry.record``) take
+    the generic path.
     """
-    if entry.account is not None:
+    if entry.account is not None or entry.record is not None:
         body = entry_object(entry)
         del body["hash"]
         return seal(body)

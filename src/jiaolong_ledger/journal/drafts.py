@@ -26,7 +26,13 @@ from typing import Any, Final, TypeVar
 
 from jiaolong_ledger.errors import IdempotencyConflictError
 from jiaolong_ledger.journal.canonical import canonical_bytes, format_timestamp, parse_timestamp
-from jiaolong_ledger.journal.entry import Entry, PostedEntry, PostedPosting, thaw
+from jiaolong_ledger.journal.entry import (
+    ENVELOPE_MEMBERS,
+    Entry,
+    PostedEntry,
+    PostedPosting,
+    thaw,
+)
 from jiaolong_ledger.journal.validation import Leg
 from jiaolong_ledger.money import parse_minor
 
@@ -57,6 +63,7 @@ class Draft:
     pending_key: str | None = None
     expires_at: datetime | None = None
     account: dict[str, Any] | None = None
+    record: dict[str, Any] | None = None
     releases: list[Leg] = field(default_factory=list)
     recorded_at: datetime | None = None
 
@@ -102,6 +109,7 @@ def unsealed_entry(draft: Draft, seq: int, prev_hash: str, now: datetime) -> Pos
         pending_key=draft.pending_key,
         expires_at=draft.expires_at,
         account=draft.account,
+        record=draft.record,
     )
 
 
@@ -154,6 +162,7 @@ def posted_entry_from_object(obj: dict[str, Any]) -> PostedEntry:
         pending_key=obj.get("pending_key"),
         expires_at=parse_timestamp(obj["expires_at"]) if "expires_at" in obj else None,
         account=obj.get("account"),
+        record={name: value for name, value in obj.items() if name not in ENVELOPE_MEMBERS} or None,
     )
 
 

@@ -38,6 +38,28 @@ ACCOUNT_RECORD_KINDS: Final = (
     "unfreeze_account",
     "close_account",
 )
+RECORD_KINDS: Final = {"cycle_cutoff": ("cycle", "obligations", "digest")}
+"""Records of their own in the chain (no postings): kind -> its members at the top level of the
+§5 object, beside the envelope (as account records carry ``account``)."""
+ENVELOPE_MEMBERS: Final = frozenset(
+    (
+        "seq",
+        "key",
+        "kind",
+        "status",
+        "effective_at",
+        "recorded_at",
+        "description",
+        "metadata",
+        "postings",
+        "prev_hash",
+        "hash",
+        "pending_key",
+        "expires_at",
+        "account",
+    )
+)
+"""Members every §5 object may have; any other top-level member belongs to a record kind."""
 TWO_PHASE_KINDS: Final = ("post_pending", "void_pending", "expire_pending")
 ENGINE_ONLY_KINDS: Final = (*TWO_PHASE_KINDS, "reversal", "pending")
 """Kinds that only the engine's own operations write (not accepted on a client ``Entry``)."""
@@ -183,6 +205,8 @@ class PostedEntry:
     pending_key: str | None = None
     expires_at: datetime | None = None
     account: Mapping[str, Any] | None = None
+    record: Mapping[str, Any] | None = None
+    """Extra top-level members of a record kind (:data:`RECORD_KINDS`), e.g. a cut-off's digest."""
 
     def to_json(self) -> dict[str, Any]:
         from jiaolong_ledger.journal.canonical import entry_object

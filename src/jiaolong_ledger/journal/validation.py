@@ -54,6 +54,7 @@ RESERVED_KEY_PREFIXES: Final = (
     "freeze_account:",
     "unfreeze_account:",
     "close_account:",
+    "cycle_cutoff:",
 )
 """Keys the engine derives for its own records; a client key may not start with them."""
 

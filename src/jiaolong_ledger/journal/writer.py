@@ -42,6 +42,7 @@ from jiaolong_ledger.errors import (
     AccountNotEmptyError,
     AccountNotFoundError,
     CurrencyMismatchError,
+    InvalidEntryError,
     LimitExceededError,
 )
 from jiaolong_ledger.journal import two_phase
@@ -66,7 +67,7 @@ from jiaolong_ledger.journal.drafts import (
     unsealed_entry,
     utc_now,
 )
-from jiaolong_ledger.journal.entry import Entry, PostedEntry
+from jiaolong_ledger.journal.entry import RECORD_KINDS, Entry, PostedEntry
 from jiaolong_ledger.journal.validation import (
     BATCH_SIZE_MAX,
     AccountSnapshot,
@@ -327,6 +328,50 @@ class Transaction:
             account=record,
         )
         self.append([draft])
+
+    # -- records of their own ------------------------------------------------------------
+
+    def append_record(self, kind: str, name: str, record: dict[str, Any]) -> PostedEntry:
+        """Append a record of kind ``kind`` (no postings; ``record`` its top-level members).
+
+        Its key is ``<kind>:<name>`` (a reserved prefix: no client entry can take it). Asked
+        again with the same members it returns the stored record; with others it is
+        ``IDEMPOTENCY_CONFLICT``.
+        """
+        members = RECORD_KINDS.get(kind)
+        if members is None or set(record) != set(members):
+            raise InvalidEntryError(
+                f"not a record of kind {kind!r}: members {sorted(record)}", kind=kind
+            )
+        key = f"{kind}:{name}"
+        digest = request_digest({"kind": kind, "record": record})
+        prior = self._existing([key]).get(key)
+        if prior is not None:
+            check_same_request(key, prior[0], digest)
+            return posted_entry_from_object(json.loads(prior[1]))
+        now = self.clock()
+        draft = Draft(
+            key=key,
+            kind=kind,
+            status="posted",
+            effective_at=now,
+            description="",
+            metadata={},
+            legs=[],
+            request_digest=digest,
+            record=dict(record),
+        )
+        (posted,) = self.append([draft])
+        log.info(kind, key=key)
+        return posted
+
+    def cycle_cutoff(self, cycle: int, obligations: int, digest: str) -> PostedEntry:
+        """The ``cycle_cutoff`` record of clearing cycle ``cycle``, key ``cycle_cutoff:<cycle>``."""
+        return self.append_record(
+            "cycle_cutoff",
+            str(cycle),
+            {"cycle": cycle, "obligations": obligations, "digest": digest},
+        )
 
     # -- posting -------------------------------------------------------------------------
 

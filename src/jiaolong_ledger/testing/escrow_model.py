@@ -38,6 +38,14 @@ class _Refused(Exception):
         self.code = code
 
 
+def _placed_by(order: _OrderModel, reached_at: datetime | None) -> bool:
+    """The event-time rule: a shipment milestone reached at T reaches the orders placed at or
+    before T, whichever event arrives first. An event without a time takes the ledger's clock,
+    which the model does not know: it is taken to reach the order, as on a fixed clock (the
+    streams carry both times)."""
+    return order.placed_at is None or reached_at is None or order.placed_at <= reached_at
+
+
 def _parts_minor(amount_minor: int, plan: Sequence[ReleasePlanItem]) -> tuple[int, ...]:
     """Gross release per plan item: the floor of each share, the last takes the remainder
     (computed with exact fractions, independently of the escrow service's arithmetic)."""
@@ -53,6 +61,7 @@ class _OrderModel:
     amount_minor: int
     plan: tuple[str, ...]
     parts_minor: tuple[int, ...]
+    placed_at: datetime | None = None
     status: str = PLACED
     funded_minor: int = 0
     released_minor: int = 0
@@ -75,6 +84,7 @@ class _OrderModel:
             amount_minor=amount_minor,
             plan=tuple(item.milestone for item in event.release_plan),
             parts_minor=_parts_minor(amount_minor, event.release_plan),
+            placed_at=event.placed_at,
             released=[False] * len(event.release_plan),
         )
 
@@ -104,6 +114,8 @@ class EscrowModel:
 
     def __init__(self) -> None:
         self.orders: dict[str, _OrderModel] = {}
+        self.shipment_milestones: dict[tuple[str, str], datetime | None] = {}
+        """(shipment, milestone) -> the time of its first report (which wins)."""
 
     def apply(self, event: StreamEvent) -> str | None:
         """The code the ledger refuses ``event`` with, or None (and the effect is applied)."""
@@ -129,7 +141,14 @@ class EscrowModel:
 
     def _placed(self, event: OrderPlaced) -> None:
         # Streams place an order again only as an exact duplicate, which changes nothing.
-        self.orders.setdefault(event.order_id, _OrderModel.placed(event))
+        if event.order_id in self.orders:
+            return
+        order = self.orders[event.order_id] = _OrderModel.placed(event)
+        # A new order sees the milestones of its shipment reported already, reached since it
+        # was placed (it is unfunded: nothing is released until it is funded).
+        for (shipment_id, milestone), reached_at in self.shipment_milestones.items():
+            if shipment_id == order.shipment_id and _placed_by(order, reached_at):
+                order.seen.add(milestone)
 
     def _funded(self, event: EscrowFunded) -> None:
         order = self._order(event.order_id)
@@ -148,9 +167,15 @@ class EscrowModel:
                 raise _Refused("SHIPMENT_NOT_FOUND")
             targets = [order]
         else:
-            targets = [o for o in self.orders.values() if o.shipment_id == event.shipment_id]
-            if not targets:
+            assert event.shipment_id is not None
+            riders = [o for o in self.orders.values() if o.shipment_id == event.shipment_id]
+            if not riders:
                 raise _Refused("SHIPMENT_NOT_FOUND")
+            key = (event.shipment_id, event.milestone)
+            if key in self.shipment_milestones:
+                return  # reported before: the first report wins, this one changes nothing
+            self.shipment_milestones[key] = event.reached_at
+            targets = [o for o in riders if _placed_by(o, event.reached_at)]
         for order in targets:
             if event.milestone not in order.seen:
                 order.seen.add(event.milestone)
