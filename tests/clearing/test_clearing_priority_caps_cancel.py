@@ -17,11 +17,11 @@ from clearing_helpers import fund, posted
 from moneyed import Money
 
 from jiaolong_ledger import Ledger
-from jiaolong_ledger.errors import ObligationNotFoundError
 from jiaolong_ledger.errors import (
     IdempotencyConflictError,
     InvalidInputError,
     ObligationNotCancellableError,
+    ObligationNotFoundError,
     ParticipantNotFoundError,
 )
 
