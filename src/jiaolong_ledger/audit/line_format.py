@@ -43,7 +43,7 @@ from jiaolong_ledger.money import AMOUNT_MINOR_MAX, exponent
 
 _HASH_MEMBER: Final = b',"hash":"'
 _HASH_MEMBER_LENGTH: Final = len(_HASH_MEMBER) + 64 + 1
-_SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89abAB]").search
+_SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]").search
 """A ``\\uD800``-``\\uDFFF`` escape: the only way a JSON string can hold a lone surrogate."""
 _NOT_A_BRACKET: Final = bytes(byte for byte in range(256) if byte not in b"[{")
 """Every byte but ``[`` and ``{``: what ``bytes.translate`` deletes to count the openings."""
