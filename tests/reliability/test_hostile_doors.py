@@ -2536,9 +2536,7 @@ def test_bug_an_integer_code_beyond_64_bits(world: World, request: pytest.Fixtur
     [(JSON_DOORS[3], "account"), (JSON_DOORS[3], "hash"), (JSON_DOORS[4], "hash")],
     ids=["journal verify-account", "journal verify-hash", "journal replay-hash"],
 )
-def test_a_low_surrogate_escape_in_a_journal_file(
-    world: World, door: JsonDoor, field: str
-) -> None:
+def test_a_low_surrogate_escape_in_a_journal_file(world: World, door: JsonDoor, field: str) -> None:
     """An exported line with ``"\\udc00"`` as a posting's account: ``jiaolong journal verify
     FILE`` prints the first finding, then a UnicodeEncodeError traceback; as its hash: ``journal
     replay`` dies with one."""
