@@ -131,6 +131,8 @@ def run_property(
     @settings(
         max_examples=examples,
         deadline=None,
+        # CI replays the same examples (a red CI lands nothing); the slow sweep explores freely.
+        derandomize=os.environ.get("JIAOLONG_HOSTILE_SWEEP") != "1",
         suppress_health_check=[
             HealthCheck.function_scoped_fixture,
             HealthCheck.too_slow,
@@ -528,7 +530,6 @@ class Spec:
 
 
 SURROGATES: Final = ("\ud800", "\udbff", "\udc00", "\udfff", "\udcff")
-HIGH_SURROGATES: Final = SURROGATES[:2]
 BAD_TIMESTAMPS: Final = (
     "2026-11-20T10:00:00",
     "2026-11-20 10:00:00",
@@ -797,8 +798,6 @@ class JsonDoor:
     members: Callable[[dict[str, Any], JsonPath], frozenset[str] | None]
     """The members an object of the line may have, if it refuses others (``None``: any)."""
     journal: bool = False
-    surrogates: tuple[str, ...] = ()
-    """Lone surrogates this door is given (default: all of :data:`SURROGATES`)."""
 
     def __repr__(self) -> str:
         return self.name
@@ -857,7 +856,6 @@ JSON_DOORS: Final = (
         lambda line, path: ANY,
         _journal_members,
         journal=True,
-        surrogates=HIGH_SURROGATES,  # a low one crashes it: see the pinned bug below
     ),
     JsonDoor(
         "journal replay",
@@ -866,7 +864,6 @@ JSON_DOORS: Final = (
         lambda line, path: ANY,
         _journal_members,
         journal=True,
-        surrogates=HIGH_SURROGATES,
     ),
 )
 
@@ -910,16 +907,12 @@ huge_integer: Final = st.builds(
 not_a_number: Final = st.sampled_from([Raw("NaN"), Raw("Infinity"), Raw("-Infinity")])
 
 
-def lone_surrogates(surrogates: Sequence[str]) -> SearchStrategy[str]:
-    return st.builds(
-        lambda before, surrogate, after: before + surrogate + after,
-        st.text(max_size=6),
-        st.sampled_from(surrogates),
-        st.text(max_size=6),
-    )
-
-
-lone_surrogate: Final = lone_surrogates(SURROGATES)
+lone_surrogate: Final = st.builds(
+    lambda before, surrogate, after: before + surrogate + after,
+    st.text(max_size=6),
+    st.sampled_from(SURROGATES),
+    st.text(max_size=6),
+)
 
 
 def huge_text(limit: int) -> SearchStrategy[str]:
@@ -1014,7 +1007,7 @@ def mutated_line(draw: st.DrawFn, door: JsonDoor, line: dict[str, Any]) -> tuple
     path = draw(st.sampled_from(every))
     spec = door.spec(line, path)
     if operation == "surrogate":
-        value: Any = draw(lone_surrogates(door.surrogates or SURROGATES))
+        value: Any = draw(lone_surrogate)
     elif operation == "deep":
         value = draw(deep_json)
     elif operation == "integer":
@@ -1302,10 +1295,19 @@ def test_odd_files(world: World, door: JsonDoor | None) -> None:
 
 ARGV_SURROGATES: Final = tuple(chr(code) for code in range(0xDC80, 0xDD00))
 """What non-UTF-8 bytes on a command line become in ``sys.argv`` (surrogateescape)."""
-ARGV_TEXT: Final = st.text(
-    alphabet=st.one_of(st.characters(exclude_characters="\x00"), st.sampled_from(ARGV_SURROGATES)),
-    max_size=40,
-)
+
+
+def argv_text(
+    *, surrogates: bool = True, exclude: str = "\x00", min_size: int = 0, max_size: int = 40
+) -> SearchStrategy[str]:
+    """Text a command line can carry: no NUL, and (st.text would leave them out) surrogates."""
+    alphabet = st.characters(exclude_categories=("Cs",), exclude_characters=exclude)
+    if surrogates:  # only these: what sys.argv makes of bytes that are not UTF-8
+        alphabet = st.one_of(alphabet, st.sampled_from(ARGV_SURROGATES))
+    return st.lists(alphabet, min_size=min_size, max_size=max_size).map("".join)
+
+
+ARGV_TEXT: Final = argv_text()
 POISONS: Final = ("\x01", "\x1b", "\x7f", " ", "\t", "\n", "\u00a0", "\u2028", "/", "#")
 
 
@@ -1508,11 +1510,9 @@ OUTPUT_COMMANDS: Final = (
     (("clearing", "settle", "{cycle}", "--report"), False),
     (("clearing", "settle", "{cycle}", "--iso20022"), True),
 )
-PATH_NAME: Final = st.text(
-    alphabet=st.one_of(st.characters(exclude_characters="\x00/"), st.sampled_from(ARGV_SURROGATES)),
-    min_size=1,
-    max_size=40,
-).filter(lambda name: name not in (".", ".."))
+PATH_NAME: Final = argv_text(exclude="\x00/", min_size=1).filter(
+    lambda name: name not in (".", "..")
+)
 
 
 @st.composite
@@ -1560,7 +1560,8 @@ def test_hostile_output_paths(world: World) -> None:
 
 
 def poisoned(base: SearchStrategy[str], poisons: Sequence[str]) -> SearchStrategy[str]:
-    """``base`` with one character it may not hold inserted somewhere."""
+    """``base`` with one character it may not hold inserted somewhere (not a final newline:
+    codes and ids take one today, see the pinned bug below)."""
     return st.builds(
         lambda text_, poison, at: (
             text_[: at % (len(text_) + 1)] + poison + text_[at % (len(text_) + 1) :]
@@ -1568,7 +1569,7 @@ def poisoned(base: SearchStrategy[str], poisons: Sequence[str]) -> SearchStrateg
         base,
         st.sampled_from(poisons),
         st.integers(0, 100),
-    )
+    ).filter(lambda text_: not text_.endswith("\n"))
 
 
 SURROGATE_LEAK_COMMANDS: Final = frozenset(
@@ -1605,7 +1606,8 @@ def identifier_values(kind: str, surrogates: bool) -> SearchStrategy[str]:
         return st.one_of(st.sampled_from(CLI_BAD_AMOUNTS), poisoned(st.just("1.00"), inner))
     if kind == "rate":
         return st.one_of(st.sampled_from(BAD_RATES), poisoned(st.just("1.08"), inner))
-    return ARGV_TEXT.filter(lambda value: not re.fullmatch(r"[0-9a-f]{64}", value))
+    head = argv_text(surrogates=surrogates)
+    return head.filter(lambda value: not re.fullmatch(r"[0-9a-f]{64}", value))
 
 
 RATE_SETTINGS: Final = ("--source", "door", "--as-of", "2026-11-01")
@@ -2537,9 +2539,9 @@ def test_bug_an_integer_code_beyond_64_bits(world: World, request: pytest.Fixtur
     ids=["journal verify-account", "journal verify-hash", "journal replay-hash"],
 )
 def test_a_low_surrogate_escape_in_a_journal_file(world: World, door: JsonDoor, field: str) -> None:
-    """An exported line with ``"\\udc00"`` as a posting's account: ``jiaolong journal verify
-    FILE`` prints the first finding, then a UnicodeEncodeError traceback; as its hash: ``journal
-    replay`` dies with one."""
+    """An exported line with ``"\\udc00"`` as a posting's account or its hash is refused like a
+    high surrogate (found by this suite: ``journal verify FILE`` printed the first finding, then
+    a UnicodeEncodeError traceback; ``journal replay`` died with one)."""
     lines = list(world.journal)
     index = next(number for number, line in enumerate(lines) if '"postings":[{' in line)
     if field == "hash":
@@ -2552,3 +2554,66 @@ def test_a_low_surrogate_escape_in_a_journal_file(world: World, door: JsonDoor, 
     lines[index] = render(line)  # compact, as exported: '"hash":"\\udc00"' is found and encoded
     content = "".join(text_ + "\n" for text_ in lines).encode()
     check_json_door(world, door, content, f"a low surrogate as the {field}")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda ledger: ledger.open_account(
+            "participant:nl:cash:EUR\n", currency="EUR", kind="asset"
+        ),
+        lambda ledger: ledger.escrow.place("ORD-NL\n", **NEWLINE_ORDER),
+        lambda ledger: ledger.escrow.place("ORD-NL", **{**NEWLINE_ORDER, "shipment_id": "X-NL\n"}),
+        lambda ledger: ledger.escrow.place("ORD-NL", **{**NEWLINE_ORDER, "buyer": BUYER + "\n"}),
+        lambda ledger: ledger.clearing.register_participant("nl\n", "EUR"),
+        lambda ledger: ledger.financing.open_facility(
+            "F-NL\n", SELLER, "platform", Money("10.00", "CNY"), "0.01", "ACT/360"
+        ),
+    ],
+    ids=["open_account", "escrow.place order_id", "shipment_id", "buyer", "clearing", "facility"],
+)
+def test_a_final_newline_in_an_identifier_through_the_api(
+    fresh_world: World, call: Callable[[Ledger], Any]
+) -> None:
+    """``ledger.open_account("participant:nl:cash:EUR\\n", ...)`` opens that account."""
+    before = capture(fresh_world)
+    with pytest.raises(LedgerError):
+        call(fresh_world.ledger)
+    assert_nothing_written(fresh_world, before)
+
+
+NEWLINE_ORDER: Final = {
+    "buyer": BUYER,
+    "seller": SELLER,
+    "amount": eur("100.00"),
+    "incoterm": "CIP",
+    "release_plan": [("delivered", "100")],
+}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        (
+            "accounts",
+            "open",
+            "--currency",
+            "EUR",
+            "--kind",
+            "asset",
+            "--",
+            "participant:nl:cash:EUR\n",
+        ),
+        ("clearing", "register", "--currency", "EUR", "--", "nl\n"),
+    ],
+    ids=["accounts open", "clearing register"],
+)
+def test_bug_a_final_newline_in_a_cli_identifier(
+    fresh_world: World, command: tuple[str, ...]
+) -> None:
+    """``jiaolong accounts open $'participant:nl:cash:EUR\\n' --currency EUR --kind asset``:
+    exit 0, the account is open."""
+    args = ["--db", fresh_world.url, *command]
+    before = capture(fresh_world)
+    assert_refused(args, invoke(args), exit_codes=(2,))
+    assert_nothing_written(fresh_world, before)

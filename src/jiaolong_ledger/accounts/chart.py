@@ -19,7 +19,7 @@ _IDENTIFIER_RE: Final = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0
 
 def check_participant_name(name: object, field: str = "participant") -> str:
     """A participant name is one account-code segment: ``participant:<name>:cash:<CCY>``."""
-    if not isinstance(name, str) or not _PARTICIPANT_RE.match(name):
+    if not isinstance(name, str) or not _PARTICIPANT_RE.fullmatch(name):
         raise InvalidInputError(
             f"{field} must be a participant name: 1-{PARTICIPANT_NAME_LENGTH_MAX} lowercase "
             f"letters, digits, '_', '.' or '-', alphanumeric at both ends; got {name!r}",
@@ -31,7 +31,7 @@ def check_participant_name(name: object, field: str = "participant") -> str:
 
 def check_identifier(value: object, field: str) -> str:
     """Order, shipment, facility and reference ids: 1-64 of ``[A-Za-z0-9_.-]``, alnum ends."""
-    if not isinstance(value, str) or not _IDENTIFIER_RE.match(value):
+    if not isinstance(value, str) or not _IDENTIFIER_RE.fullmatch(value):
         raise InvalidInputError(
             f"{field} must be 1-64 letters, digits, '_', '.' or '-' (alphanumeric at both "
             f"ends), got {value!r}",

@@ -39,7 +39,7 @@ def check_account_code(code: object) -> str:
             code=code,
             length_max=ACCOUNT_CODE_LENGTH_MAX,
         )
-    if not _CODE_RE.match(code):
+    if not _CODE_RE.fullmatch(code):
         raise InvalidAccountCodeError(
             f"invalid account code {code!r}: lowercase segments [a-z0-9_.-] joined by ':' "
             "(a final segment may be an upper-case currency code)",
