@@ -31,11 +31,13 @@ its findings, each under its code, and ``FAILED``) with exit 1 or 2, and no trac
 facilities, ...), the journal's JSON Lines and :func:`~jiaolong_ledger.testing.checks.snapshot`
 before and after each example.
 
-The bugs this suite found are pinned at the end as ``xfail(strict=True)`` tests with a minimal
-reproduction each; the properties leave those inputs out so they keep testing everything else.
+The bugs this suite found are pinned at the end: the open ones as ``xfail(strict=True)``
+tests with a minimal reproduction each (the properties leave those inputs out, so they keep
+testing everything else), the fixed ones as regression tests.
 
-Sizes: :data:`EXAMPLES` per door and backend (CI); ``JIAOLONG_HOSTILE_SWEEP=1`` also runs the
-``slow`` sweep, :data:`SWEEP_EXAMPLES` per door.
+Sizes: :data:`EXAMPLES` per door and backend in CI, the same examples every run (derandomized);
+``JIAOLONG_HOSTILE_SWEEP=1`` also runs the ``slow`` sweep, :data:`SWEEP_EXAMPLES` per door,
+with fresh random examples each run.
 """
 
 from __future__ import annotations
@@ -2272,9 +2274,10 @@ def test_sweep(world: World, tmp_path: Path, door: str) -> None:
 
 # -- bugs found by this suite, pinned ---------------------------------------------------------
 #
-# Each case states the behaviour issue 10 asks for and fails today; strict, so a fix turns
-# it into an XPASS failure that says: drop the xfail. The properties above leave these inputs
-# out (see known_wrong_type_leak, SURROGATE_LEAK_COMMANDS and the strategies' bounds).
+# Each xfail states the behaviour issue 10 asks for and fails today; strict, so a fix turns
+# it into an XPASS failure that says: drop the xfail (and the exclusion in the property: see
+# known_wrong_type_leak, SURROGATE_LEAK_COMMANDS and the strategies' bounds). The tests without
+# a "bug" in their name are bugs this suite found that have been fixed.
 
 EDGE_OF_TIME: Final = ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59")
 """Aware, valid by the timestamp rule, and outside datetime's range once in UTC."""
